@@ -1,0 +1,659 @@
+"""The command line: subcommands, exit codes and output formats.
+
+Kept light at import time (argparse only): every heavy module (textual, sqlmodel, httpx) is
+imported inside the command that needs it, so `oss-monitor --help` starts fast.
+Exit codes: 0 = at least one endpoint healthy (or the command succeeded), 1 = none healthy,
+2 = bad configuration or usage, 130 = interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from monitor.catalog import Catalog, Endpoint
+    from monitor.probe import ProbeSettings
+    from monitor.scheduler import Outcome, ScheduleSettings
+    from monitor.store import Store
+
+EXIT_OK, EXIT_UNHEALTHY, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+class UsageError(Exception):
+    """Bad input from the user: one sentence, exit status 2."""
+
+
+# ---------------------------------------------------------------- argument parsing
+
+
+def _positive(kind: type) -> Callable[[str], Any]:
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"{text!r} must be greater than zero")
+        return value
+
+    return parse
+
+
+def _fraction(text: str) -> float:
+    value = _positive(float)(text)
+    if value > 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a fraction between 0 and 1")
+    return float(value)
+
+
+def _common() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    group = common.add_argument_group("where things are")
+    group.add_argument(
+        "--providers",
+        metavar="FILE",
+        help="catalogue to use instead of the default + user providers.yaml "
+        "(env OSS_MONITOR_PROVIDERS)",
+    )
+    group.add_argument(
+        "--db",
+        metavar="URL",
+        help="SQLAlchemy URL of the store, e.g. sqlite:///probes.db (env OSS_MONITOR_DB; "
+        "default: probes.db in the user data folder)",
+    )
+    return common
+
+
+def _probing() -> argparse.ArgumentParser:
+    probing = argparse.ArgumentParser(add_help=False)
+    group = probing.add_argument_group("probing")
+    group.add_argument(
+        "--interval", type=_positive(float), metavar="S", help="base seconds between probes"
+    )
+    group.add_argument(
+        "--budget",
+        type=_fraction,
+        metavar="F",
+        help="fraction of each provider's quota probes may spend (default 0.05)",
+    )
+    group.add_argument(
+        "--concurrency", type=_positive(int), metavar="N", help="probes in flight at most"
+    )
+    group.add_argument(
+        "--timeout", type=_positive(float), metavar="S", help="total seconds one probe may take"
+    )
+    group.add_argument("--prober", metavar="NAME", help="label stored with each probe (host name)")
+    return probing
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    pass
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common, probing = _common(), _probing()
+    parser = argparse.ArgumentParser(
+        prog="oss-monitor",
+        formatter_class=_Formatter,
+        description="Find the fastest, most reliable endpoint serving gpt-oss-120b, right now.",
+        epilog="examples:\n"
+        "  oss-monitor demo                    the dashboard on a simulated fleet (no key needed)\n"
+        "  oss-monitor                         the live dashboard on your providers\n"
+        "  oss-monitor probe --once            one probe round, a table, an exit code (cron)\n"
+        "  oss-monitor rank --window 24h       best endpoints over the last day\n"
+        "  oss-monitor providers               the catalogue and which keys are set\n\n"
+        "exit codes: 0 healthy endpoint found / success, 1 none healthy, 2 bad config or usage",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def add(name: str, help_: str, examples: str, parents: list[argparse.ArgumentParser]) -> Any:
+        return sub.add_parser(
+            name,
+            help=help_,
+            description=help_,
+            epilog="examples:\n" + examples,
+            formatter_class=_Formatter,
+            parents=parents,
+        )
+
+    dash = add(
+        "dashboard",
+        "the live dashboard (the default command)",
+        "  oss-monitor dashboard\n  oss-monitor dashboard --no-probe --db postgresql+psycopg://…",
+        [common, probing],
+    )
+    dash.add_argument(
+        "--no-probe", action="store_true", help="only show what other processes store"
+    )
+    dash.add_argument("--window", default="1h", help="stats window: 15m, 1h, 24h, 7d")
+
+    demo = add(
+        "demo",
+        "the dashboard on a simulated provider fleet on 127.0.0.1 (no key, no network)",
+        "  oss-monitor demo\n  oss-monitor demo --headless --seconds 20",
+        [probing],
+    )
+    demo.add_argument(
+        "--headless", action="store_true", help="print probe lines instead of the dashboard"
+    )
+    demo.add_argument(
+        "--seconds", type=_positive(float), help="stop after this many seconds (headless)"
+    )
+    demo.add_argument("--profile", metavar="FILE", help="fleet profile instead of the built-in")
+
+    probe = add(
+        "probe",
+        "probe endpoints: one round with --once (cron), else continuously",
+        "  oss-monitor probe --once\n"
+        "  oss-monitor probe --once --only groq cerebras --json\n"
+        "  oss-monitor probe --once --providers my.yaml --db sqlite:///x.db\n"
+        "  oss-monitor probe --interval 120\n\n"
+        "crontab, every 10 minutes:\n"
+        "  */10 * * * * oss-monitor probe --once --json >> ~/oss-monitor.log 2>&1",
+        [common, probing],
+    )
+    probe.add_argument("--once", action="store_true", help="one round, then exit 0/1")
+    probe.add_argument("--only", nargs="+", metavar="ID", help="probe only these endpoint ids")
+    probe.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    probe.add_argument(
+        "--tools", action="store_true", help="also run the tool-calling probe (--once)"
+    )
+
+    rank = add(
+        "rank",
+        "rank endpoints from the stored probes, best first",
+        "  oss-monitor rank\n  oss-monitor rank --window 24h --json",
+        [common],
+    )
+    rank.add_argument("--window", default="1h", help="15m, 1h, 24h, 7d, or e.g. 30m, 3d")
+    rank.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+    providers = add(
+        "providers",
+        "list the catalogue: endpoints, keys present or missing, quotas, prices",
+        "  oss-monitor providers\n  oss-monitor providers --check --providers my.yaml",
+        [common],
+    )
+    providers.add_argument("--check", action="store_true", help="only validate the catalogue")
+    providers.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+    prune = add(
+        "prune",
+        "delete raw probes older than a duration (hourly rollups are kept)",
+        "  oss-monitor prune --older-than 30d",
+        [common],
+    )
+    prune.add_argument("--older-than", required=True, metavar="AGE", help="e.g. 30d, 12h")
+
+    fleet = add(
+        "fleet",
+        "run the simulated provider fleet alone on 127.0.0.1",
+        "  oss-monitor fleet --port 9100 --write-providers sim.yaml\n"
+        "  OSS_FLEET_KEY=sim-demo-key-0000 oss-monitor probe --once --providers sim.yaml",
+        [],
+    )
+    fleet.add_argument("--port", type=int, default=0, help="port (default: any free one)")
+    fleet.add_argument("--write-providers", metavar="FILE", help="write a catalogue for it")
+    fleet.add_argument("--profile", metavar="FILE", help="fleet profile instead of the built-in")
+    return parser
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _catalog(args: argparse.Namespace) -> Catalog:
+    from monitor.catalog import load_catalog
+
+    return load_catalog(args.providers)
+
+
+def _store(args: argparse.Namespace) -> Store:
+    from monitor.store import Store
+
+    return Store(args.db)
+
+
+def _settings(args: argparse.Namespace) -> tuple[ProbeSettings, ScheduleSettings]:
+    from monitor.probe import ProbeSettings
+    from monitor.scheduler import ScheduleSettings
+
+    probe_settings = ProbeSettings()
+    if getattr(args, "timeout", None):
+        probe_settings = ProbeSettings(
+            total_s=args.timeout,
+            first_token_s=min(probe_settings.first_token_s, args.timeout),
+            connect_s=min(probe_settings.connect_s, args.timeout),
+        )
+    overrides = {
+        "interval_s": getattr(args, "interval", None),
+        "budget_fraction": getattr(args, "budget", None),
+        "concurrency": getattr(args, "concurrency", None),
+        "prober": getattr(args, "prober", None),
+    }
+    schedule = ScheduleSettings(**{k: v for k, v in overrides.items() if v is not None})
+    return probe_settings, schedule
+
+
+def _select(catalog: Catalog, only: Sequence[str] | None) -> list[Endpoint]:
+    if not only:
+        return catalog.enabled()
+    known = {e.id: e for e in catalog.providers}
+    unknown = [i for i in only if i not in known]
+    if unknown:
+        raise UsageError(
+            f"unknown endpoint id {', '.join(unknown)}; `oss-monitor providers` lists them"
+        )
+    return [known[i] for i in only]
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.0f}"
+
+
+def _console() -> Any:
+    from rich.console import Console
+
+    return Console(highlight=False)
+
+
+# ---------------------------------------------------------------- commands
+
+
+def cmd_probe(args: argparse.Namespace) -> int:
+    import anyio
+
+    catalog = _catalog(args)
+    endpoints = _select(catalog, args.only)
+    if not endpoints:
+        raise UsageError("no enabled endpoint in the catalogue; enable one in providers.yaml")
+    store = _store(args)
+    probe_settings, schedule = _settings(args)
+    if not args.once:
+        return _probe_forever(endpoints, store, probe_settings, schedule, dict(os.environ))
+    from monitor.probe import ProbeKind, make_client
+    from monitor.scheduler import Scheduler
+
+    kinds = (ProbeKind.CHAT, ProbeKind.TOOLS) if args.tools else (ProbeKind.CHAT,)
+
+    async def run() -> list[Outcome]:
+        async with make_client(probe_settings) as client:
+            scheduler = Scheduler(
+                endpoints, store, client, dict(os.environ), probe_settings, schedule
+            )
+            return await scheduler.round(kinds)
+
+    outcomes = anyio.run(run)
+    healthy = {o.endpoint_id for o in outcomes if o.result is not None and o.result.ok}
+    if args.json:
+        print(json.dumps([_outcome_json(o) for o in outcomes], indent=2))
+    else:
+        _print_round(outcomes)
+    return EXIT_OK if healthy else EXIT_UNHEALTHY
+
+
+def _outcome_json(outcome: Outcome) -> dict[str, Any]:
+    result = outcome.result
+    if result is None:
+        no_key = outcome.skipped.startswith("no key")
+        return {
+            "id": outcome.endpoint_id,
+            "kind": outcome.kind.value,
+            "ok": False,
+            "status": None,
+            "error": "no_key" if no_key else None,
+            "skipped": outcome.skipped,
+            "message": outcome.skipped,
+            "headers_ms": None,
+            "ttft_ms": None,
+            "total_ms": None,
+            "tokens_per_s": None,
+            "output_tokens": None,
+        }
+    data = result.model_dump(mode="json", exclude={"endpoint_id", "rate_limit"})
+    return {"id": result.endpoint_id, "skipped": "", **data}
+
+
+def _print_round(outcomes: Sequence[Outcome]) -> None:
+    from rich.table import Table
+
+    table = Table(title="probe round", title_justify="left")
+    for name, justify in (
+        ("endpoint", "left"),
+        ("kind", "left"),
+        ("result", "left"),
+        ("status", "right"),
+        ("TTFT ms", "right"),
+        ("total ms", "right"),
+        ("tok/s", "right"),
+        ("tokens", "right"),
+    ):
+        table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+    table.add_column("note", overflow="fold", min_width=20)
+    counts: dict[str, int] = {}
+    for o in outcomes:
+        r = o.result
+        if r is None:
+            label = "no key" if o.skipped.startswith("no key") else "skipped"
+            counts[label] = counts.get(label, 0) + 1
+            table.add_row(
+                o.endpoint_id, o.kind.value, f"[dim]{label}[/]", "", "", "", "", "", o.skipped
+            )
+            continue
+        label = "ok" if r.ok else str(r.error)
+        counts["ok" if r.ok else "failed"] = counts.get("ok" if r.ok else "failed", 0) + 1
+        style = "green" if r.ok else "red"
+        table.add_row(
+            r.endpoint_id,
+            r.kind.value,
+            f"[{style}]{label}[/]",
+            str(r.status or "-"),
+            _ms(r.ttft_ms),
+            _ms(r.total_ms),
+            _ms(r.tokens_per_s),
+            str(r.output_tokens or "-"),
+            r.message,
+        )
+    console = _console()
+    console.print(table)
+    summary = ", ".join(f"{n} {label}" for label, n in counts.items())
+    console.print(f"{len(outcomes)} probes: {summary}")
+
+
+def _probe_forever(
+    endpoints: list[Endpoint],
+    store: Store,
+    probe_settings: ProbeSettings,
+    schedule: ScheduleSettings,
+    env: dict[str, str],
+) -> int:
+    import anyio
+
+    from monitor.probe import make_client
+    from monitor.scheduler import Event, ProbeLanded, ProbeSkipped, Scheduler
+
+    console = _console()
+    console.print(
+        f"probing {len(endpoints)} endpoints every ≥{schedule.interval_s:g} s "
+        f"(budget {schedule.budget_fraction:.0%} of each quota), storing in {store.display}; "
+        "Ctrl-C stops"
+    )
+
+    def show(event: Event) -> None:
+        if isinstance(event, ProbeLanded):
+            r = event.result
+            if r.ok:
+                console.print(
+                    f"{r.started_at:%H:%M:%S} [green]ok[/]  {r.endpoint_id:<24} {r.kind.value:<5} "
+                    f"TTFT {_ms(r.ttft_ms):>6} ms  total {_ms(r.total_ms):>6} ms  "
+                    f"{_ms(r.tokens_per_s):>5} tok/s"
+                )
+            else:
+                console.print(
+                    f"{r.started_at:%H:%M:%S} [red]{r.error}[/] {r.endpoint_id:<24} "
+                    f"{r.kind.value:<5} {r.message}"
+                )
+        elif isinstance(event, ProbeSkipped):
+            console.print(f"[dim]skip {event.endpoint_id}: {event.reason}[/]")
+
+    async def run() -> None:
+        async with make_client(probe_settings) as client:
+            scheduler = Scheduler(endpoints, store, client, env, probe_settings, schedule, show)
+            await scheduler.run()
+
+    anyio.run(run)
+    return EXIT_OK
+
+
+def cmd_rank(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from monitor.catalog import resolve
+    from monitor.ranking import compute, parse_window
+
+    try:
+        window = parse_window(args.window)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    catalog = _catalog(args)
+    store = _store(args)
+    samples = store.samples(datetime.now(UTC) - window)
+    missing = {e.id: resolve(e, os.environ).missing for e in catalog.providers}
+    stats = compute(catalog.enabled(), samples, missing, args.window)
+    if args.json:
+        print(json.dumps([s.as_json() for s in stats], indent=2))
+    else:
+        _print_rank(stats, args.window)
+    return EXIT_OK if any(s.rank for s in stats if s.state.value in ("up", "degraded")) else 1
+
+
+def _print_rank(stats: Sequence[Any], window: str) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"ranking over {window}", title_justify="left")
+    for name in ("#", "endpoint", "state", "uptime", "TTFT p50", "p95", "total p50", "tok/s"):
+        table.add_column(name, justify="left" if name in ("endpoint", "state") else "right")
+    table.add_column("why")
+    for s in stats:
+        table.add_row(
+            str(s.rank or "-"),
+            s.id,
+            s.state.value.replace("_", "-"),
+            s.uptime_text() if s.samples else "-",
+            _ms(s.ttft_p50_ms),
+            _ms(s.ttft_p95_ms),
+            _ms(s.total_p50_ms),
+            _ms(s.tokens_per_s),
+            s.why,
+            style=None if s.rank else "dim",
+        )
+    _console().print(table)
+
+
+def cmd_providers(args: argparse.Namespace) -> int:
+    from monitor.catalog import catalog_paths, resolve
+    from monitor.scheduler import budget_limits
+
+    catalog = _catalog(args)
+    paths = catalog_paths(args.providers, os.environ)
+    enabled = len(catalog.enabled())
+    if args.check:
+        files = " + ".join(str(p) for p in paths)
+        print(f"{files}: OK, {len(catalog.providers)} endpoints ({enabled} enabled)")
+        return EXIT_OK
+    rows: list[dict[str, Any]] = []
+    for e in catalog.providers:
+        creds = resolve(e, os.environ)
+        budget = ", ".join(
+            f"{n}/{ {60: 'min', 3600: 'h', 86400: 'day'}[w] }" for w, n in budget_limits(e, 0.05)
+        )
+        rows.append(
+            {
+                "id": e.id,
+                "name": e.name,
+                "enabled": e.enabled,
+                "key": "not needed" if e.keyless and not creds.missing else
+                       ("missing: " + " ".join(creds.missing) if creds.missing else "set"),
+                "key_env": e.api_key_env,
+                "dialect": e.dialect,
+                "free": e.free,
+                "price": e.price.model_dump() if e.price else None,
+                "quota": e.quota.model_dump(exclude_none=True) if e.quota else None,
+                "probe_budget": budget,
+                "base_url": e.base_url,
+                "model": e.model,
+            }
+        )  # fmt: skip
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return EXIT_OK
+    from rich.table import Table
+
+    table = Table(
+        title=f"{len(rows)} endpoints ({enabled} enabled) from {', '.join(map(str, paths))}",
+        title_justify="left",
+    )
+    for name in ("id", "on", "key", "free", "$ in/out per 1M", "quota", "probe budget", "model"):
+        table.add_column(name)
+    for row in rows:
+        price = row["price"]
+        quota = row["quota"]
+        table.add_row(
+            row["id"],
+            "yes" if row["enabled"] else "no",
+            row["key"],
+            "yes" if row["free"] else "",
+            f"{price['input']:g} / {price['output']:g}" if price else "",
+            " ".join(f"{v}/{k[1:]}" for k, v in quota.items()) if quota else "",
+            row["probe_budget"],
+            row["model"],
+            style=None if row["enabled"] else "dim",
+        )
+    _console().print(table)
+    return EXIT_OK
+
+
+def cmd_prune(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from monitor.ranking import parse_window
+
+    try:
+        age = parse_window(args.older_than)
+    except ValueError as exc:
+        raise UsageError(str(exc).replace("window", "age")) from None
+    store = _store(args)
+    deleted = store.prune(datetime.now(UTC) - age)
+    print(f"deleted {deleted} probes older than {args.older_than} from {store.display}")
+    return EXIT_OK
+
+
+def cmd_fleet(args: argparse.Namespace) -> int:
+    from monitor.fleet import load_profile, serve_forever
+
+    if not 0 <= args.port <= 65535:
+        raise UsageError(f"port {args.port} is not between 0 and 65535")
+    serve_forever(load_profile(args.profile), args.port, args.write_providers)
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    import tempfile
+    from pathlib import Path
+
+    from monitor.catalog import load_catalog
+    from monitor.fleet import FleetServer, catalogue_yaml, load_profile
+    from monitor.store import Store
+
+    profile = load_profile(args.profile)
+    # A lively demo: probe often and let probes use half of each simulated quota.
+    args.interval = args.interval or 5.0
+    args.budget = args.budget or 0.5
+    args.timeout = args.timeout or 8.0
+    probe_settings, schedule = _settings(args)
+    with (
+        tempfile.TemporaryDirectory(prefix="oss-monitor-demo-") as tmp,
+        FleetServer(profile) as server,
+    ):
+        catalogue = Path(tmp, "providers.yaml")
+        catalogue.write_text(catalogue_yaml(profile, server.base_url))
+        catalog = load_catalog(str(catalogue))
+        store = Store(f"sqlite:///{Path(tmp, 'demo.db')}")
+        env = {**os.environ, **server.env()}
+        if args.headless:
+            if args.seconds:
+                return _run_for(args.seconds, catalog, store, probe_settings, schedule, env)
+            return _probe_forever(catalog.enabled(), store, probe_settings, schedule, env)
+        from monitor.tui.app import run_dashboard
+
+        return run_dashboard(
+            catalog, store, env, probe_settings, schedule, probing=True, simulated=True
+        )
+
+
+def _run_for(
+    seconds: float,
+    catalog: Catalog,
+    store: Store,
+    probe_settings: ProbeSettings,
+    schedule: ScheduleSettings,
+    env: dict[str, str],
+) -> int:
+    """Probe the fleet for a while, then print the ranking (a demo without a terminal UI)."""
+    from datetime import UTC, datetime, timedelta
+
+    import anyio
+
+    from monitor.catalog import resolve
+    from monitor.probe import make_client
+    from monitor.ranking import compute
+    from monitor.scheduler import Scheduler
+
+    async def run() -> None:
+        with anyio.move_on_after(seconds):
+            async with make_client(probe_settings) as client:
+                endpoints = catalog.enabled()
+                await Scheduler(endpoints, store, client, env, probe_settings, schedule).run()
+
+    anyio.run(run)
+    since = datetime.now(UTC) - timedelta(seconds=seconds + 60)
+    missing = {e.id: resolve(e, env).missing for e in catalog.providers}
+    stats = compute(catalog.enabled(), store.samples(since), missing, f"{seconds:g}s")
+    _print_rank(stats, f"the last {seconds:g} s (SIMULATED data)")
+    return EXIT_OK
+
+
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    from monitor.ranking import parse_window
+    from monitor.tui.app import run_dashboard
+
+    try:
+        parse_window(args.window)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    catalog = _catalog(args)
+    store = _store(args)
+    probe_settings, schedule = _settings(args)
+    return run_dashboard(
+        catalog,
+        store,
+        dict(os.environ),
+        probe_settings,
+        schedule,
+        probing=not args.no_probe,
+        simulated=False,
+        window=args.window,
+    )
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "dashboard": cmd_dashboard,
+    "demo": cmd_demo,
+    "probe": cmd_probe,
+    "rank": cmd_rank,
+    "providers": cmd_providers,
+    "prune": cmd_prune,
+    "fleet": cmd_fleet,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        args = parser.parse_args(["dashboard", *(argv if argv is not None else sys.argv[1:])])
+    from monitor.catalog import CatalogError
+    from monitor.store import StoreError
+
+    try:
+        return COMMANDS[args.command](args)
+    except (CatalogError, StoreError, UsageError) as exc:
+        print(f"oss-monitor: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("oss-monitor: stopped", file=sys.stderr)
+        return EXIT_INTERRUPTED

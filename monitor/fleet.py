@@ -1,0 +1,406 @@
+"""A simulated provider fleet: real OpenAI-compatible HTTP servers on 127.0.0.1.
+
+Each simulated endpoint lives under its own path prefix on one port (`/<id>/v1/...`) and
+follows a profile from `data/fleet.yaml`: latency distributions, decode speed, failure rates,
+outage windows, quotas answering 429 with Retry-After, keys, reasoning dialects, usage present
+or absent, broken tool calls, and hostile behaviours. It powers `demo` and the end-to-end
+tests; it knows nothing of the monitor's internals.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import random
+import socket
+import threading
+import time
+from collections import deque
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import anyio
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+FLEET_KEY_ENV = "OSS_FLEET_KEY"
+Mode = Literal[
+    "normal",
+    "hang",  # accepts the request and never answers
+    "headers_only",  # sends 200 headers, then nothing
+    "cut",  # half a stream, then drops the connection
+    "html",  # 200 with an HTML error page
+    "broken_json",  # 200 with a stream of broken JSON
+    "endless",  # tokens forever, never finishes
+    "huge_chunk",  # one multi-megabyte line
+    "redirect",  # 307 to another host
+]
+
+
+class Spread(BaseModel):
+    """A latency in ms: mean with uniform jitter (+/-)."""
+
+    model_config = ConfigDict(extra="forbid")
+    mean: float = Field(ge=0)
+    jitter: float = Field(default=0, ge=0)
+
+    def draw(self, rng: random.Random) -> float:
+        return max(0.0, rng.uniform(self.mean - self.jitter, self.mean + self.jitter))
+
+
+class FleetQuota(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    rpm: int | None = Field(default=None, gt=0)
+    rpd: int | None = Field(default=None, gt=0)
+
+
+class Outage(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    every_s: float = Field(gt=0)
+    for_s: float = Field(gt=0)
+    status: int = 503
+
+
+class SimEndpoint(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    name: str
+    model: str = "openai/gpt-oss-120b"
+    served_model: str | None = None  # what the server accepts, when it differs (renamed model)
+    key: str | None = None  # the key this endpoint accepts; default: the fleet key
+    key_env: str | None = FLEET_KEY_ENV  # what the written catalogue names; None = keyless
+    headers_ms: Spread = Spread(mean=20, jitter=5)
+    ttft_ms: Spread = Spread(mean=200, jitter=50)
+    tokens_per_s: float = Field(default=150, gt=0)
+    reasoning_tokens: int = Field(default=8, ge=0)
+    output_tokens: int = Field(default=24, ge=1)
+    reasoning_field: Literal["reasoning", "reasoning_content", "none"] = "reasoning"
+    usage: bool = True
+    fail_rate: dict[Literal["server", "rate_limited", "timeout", "html"], float] = {}
+    quota: FleetQuota | None = None  # enforced by the simulated server
+    advertised_quota: FleetQuota | None = None  # written to the catalogue (defaults to quota)
+    retry_after_s: float | None = None  # override the computed Retry-After
+    outage: Outage | None = None
+    broken_tools: bool = False
+    mode: Mode = "normal"
+    free: bool = True
+    price: dict[str, float] | None = None
+    enabled: bool = True
+
+
+class FleetProfile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    api_key: str = "sim-demo-key-0000"
+    seed: int | None = None
+    endpoints: list[SimEndpoint]
+
+
+def load_profile(path: str | Path | None = None) -> FleetProfile:
+    if path is None:
+        path = Path(str(resources.files("monitor") / "data" / "fleet.yaml"))
+    return FleetProfile.model_validate(yaml.safe_load(Path(path).read_text(encoding="utf-8")))
+
+
+@dataclass
+class _EndpointRuntime:
+    sim: SimEndpoint
+    minute: deque[float] = field(default_factory=deque)
+    day: deque[float] = field(default_factory=deque)
+    requests: int = 0
+
+
+class Fleet:
+    """The ASGI app and its bookkeeping (request log, quota windows, outage clock)."""
+
+    def __init__(self, profile: FleetProfile):
+        self.profile = profile
+        self.rng = random.Random(profile.seed)
+        self.started = time.monotonic()
+        self.runtime = {e.id: _EndpointRuntime(e) for e in profile.endpoints}
+        self.app = Starlette(
+            routes=[
+                Route("/{eid}/v1/chat/completions", self.chat, methods=["POST"]),
+                Route("/{eid}/v1/models", self.models, methods=["GET"]),
+                Route("/_fleet/log", self.log, methods=["GET"]),
+            ]
+        )
+
+    def request_counts(self) -> dict[str, int]:
+        return {eid: rt.requests for eid, rt in self.runtime.items()}
+
+    async def log(self, request: Request) -> Response:
+        return JSONResponse(self.request_counts())
+
+    async def models(self, request: Request) -> Response:
+        rt = self.runtime.get(request.path_params["eid"])
+        if rt is None:
+            return _error(404, "no such simulated endpoint")
+        return JSONResponse({"object": "list", "data": [{"id": rt.sim.model, "object": "model"}]})
+
+    async def chat(self, request: Request) -> Response:
+        arrived = anyio.current_time()
+        rt = self.runtime.get(request.path_params["eid"])
+        if rt is None:
+            return _error(404, "no such simulated endpoint")
+        rt.requests += 1
+        sim = rt.sim
+        try:
+            body = json.loads(await request.body())
+        except ValueError:
+            return _error(400, "the request body is not JSON")
+        key = sim.key or self.profile.api_key
+        sent = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+        if sim.key_env is not None and sent != key:
+            # Real providers echo part of the key; the monitor must redact it.
+            return _error(401, f"Invalid API key provided: {sent or '(none)'}", "invalid_api_key")
+        if body.get("model") != (sim.served_model or sim.model):
+            return _error(404, f"The model `{body.get('model')}` does not exist", "model_not_found")
+        if (limited := self._over_quota(rt)) is not None:
+            return _error(
+                429, "Rate limit reached for requests", "rate_limit_exceeded",
+                headers={"retry-after": str(limited), "x-ratelimit-remaining-requests": "0"},
+            )  # fmt: skip
+        if sim.outage and (time.monotonic() - self.started) % sim.outage.every_s < sim.outage.for_s:
+            return _error(sim.outage.status, "The service is temporarily overloaded")
+        mode = self._mode(sim)
+        if mode == "server":
+            return _error(500, "Internal server error")
+        if mode == "rate_limited":
+            return _error(429, "Too many requests", headers={"retry-after": "2"})
+        await _sleep_until(arrived + sim.headers_ms.draw(self.rng) / 1000)
+        if mode == "timeout" or mode == "hang":
+            await anyio.sleep_forever()
+        if mode == "html":
+            html = "<html><head><title>502 Bad Gateway</title></head><body>oops</body></html>"
+            return Response(html, media_type="text/html")
+        if mode == "redirect":
+            return Response(status_code=307, headers={"location": "http://127.0.0.2:9/v1/chat"})
+        plan = _Plan(
+            sim=sim,
+            arrived=arrived,
+            ttft=sim.ttft_ms.draw(self.rng) / 1000,
+            tools=bool(body.get("tools")),
+            mode=mode,
+            include_usage=bool((body.get("stream_options") or {}).get("include_usage")),
+        )
+        if not body.get("stream"):
+            await _sleep_until(arrived + plan.ttft + plan.tokens() / sim.tokens_per_s)
+            return JSONResponse(plan.whole())
+        return StreamingResponse(plan.stream(), media_type="text/event-stream")
+
+    def _mode(self, sim: SimEndpoint) -> str:
+        roll = self.rng.random()
+        for kind, rate in sim.fail_rate.items():
+            if roll < rate:
+                return kind
+            roll -= rate
+        return sim.mode
+
+    def _over_quota(self, rt: _EndpointRuntime) -> int | None:
+        """Sliding windows; the Retry-After is when the oldest request leaves the window."""
+        quota = rt.sim.quota
+        if quota is None:
+            return None
+        now = time.monotonic()
+        for window, limit, seen in ((60, quota.rpm, rt.minute), (86400, quota.rpd, rt.day)):
+            while seen and seen[0] <= now - window:
+                seen.popleft()
+            if limit is not None and len(seen) >= limit:
+                wait = rt.sim.retry_after_s
+                return math.ceil(wait if wait is not None else seen[0] + window - now)
+        rt.minute.append(now)
+        rt.day.append(now)
+        return None
+
+
+@dataclass
+class _Plan:
+    sim: SimEndpoint
+    arrived: float
+    ttft: float
+    tools: bool
+    mode: str
+    include_usage: bool
+
+    def tokens(self) -> int:
+        return self.sim.reasoning_tokens + self.sim.output_tokens
+
+    def _chunk(self, delta: dict[str, Any], finish: str | None = None) -> bytes:
+        data = {
+            "id": "chatcmpl-sim",
+            "object": "chat.completion.chunk",
+            "model": self.sim.model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+        }
+        return b"data: " + json.dumps(data).encode() + b"\n\n"
+
+    def _deltas(self) -> list[dict[str, Any]]:
+        sim = self.sim
+        deltas: list[dict[str, Any]] = []
+        for i in range(sim.reasoning_tokens):
+            text = "thinking " if i else "Okay, "
+            if sim.reasoning_field == "none":  # reasoning inlined in content (LM Studio style)
+                deltas.append({"content": text})
+            else:
+                deltas.append({sim.reasoning_field: text})
+        if self.tools:
+            args = '{"city": "Par' if sim.broken_tools else '{"city": "Paris"}'
+            pieces = [args[i : i + 6] for i in range(0, len(args), 6)]
+            call = {"index": 0, "id": "call_1", "type": "function",
+                    "function": {"name": "get_weather", "arguments": ""}}  # fmt: skip
+            deltas.append({"tool_calls": [call]})
+            deltas += [{"tool_calls": [{"index": 0, "function": {"arguments": p}}]} for p in pieces]
+        else:
+            deltas += [{"content": f"word{i} "} for i in range(sim.output_tokens)]
+        return deltas
+
+    async def stream(self) -> AsyncIterator[bytes]:
+        sim = self.sim
+        yield self._chunk({"role": "assistant", "content": ""})
+        if self.mode == "headers_only":
+            await anyio.sleep_forever()
+        if self.mode == "broken_json":
+            yield b'data: {"choices": [{"delta": {"content": "hel\n\n'
+            return
+        if self.mode == "huge_chunk":
+            yield b"data: " + b"x" * (6 << 20) + b"\n\n"
+            return
+        first = self.arrived + self.ttft
+        deltas = self._deltas()
+        endless = self.mode == "endless"
+        i = 0
+        while i < len(deltas) or endless:
+            await _sleep_until(first + i / sim.tokens_per_s)
+            delta = deltas[i % len(deltas)] if deltas else {"content": "x"}
+            yield self._chunk(delta)
+            i += 1
+            if self.mode == "cut" and i >= len(deltas) // 2:
+                raise ConnectionResetError("simulated mid-stream drop")
+        finish = "tool_calls" if self.tools and not sim.broken_tools else "stop"
+        yield self._chunk({}, finish)
+        if sim.usage and self.include_usage:
+            usage = {"prompt_tokens": 20, "completion_tokens": i, "total_tokens": 20 + i}
+            yield b"data: " + json.dumps({"choices": [], "usage": usage}).encode() + b"\n\n"
+        yield b"data: [DONE]\n\n"
+
+    def whole(self) -> dict[str, Any]:
+        text = "".join(d.get("content", "") for d in self._deltas())
+        return {
+            "id": "chatcmpl-sim",
+            "object": "chat.completion",
+            "model": self.sim.model,
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": text},
+                    "finish_reason": "stop",
+                }
+            ],
+            "usage": {"prompt_tokens": 20, "completion_tokens": self.tokens()},
+        }
+
+
+async def _sleep_until(deadline: float) -> None:
+    delay = deadline - anyio.current_time()
+    if delay > 0:
+        await anyio.sleep(delay)
+
+
+def _error(
+    status: int, message: str, code: str | None = None, headers: dict[str, str] | None = None
+) -> Response:
+    body = {"error": {"message": message, "type": "simulated", "code": code}}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+# ---------------------------------------------------------------- running it
+
+
+class FleetServer:
+    """Run the fleet with uvicorn in a background thread; stops when the `with` block ends."""
+
+    def __init__(self, profile: FleetProfile, host: str = "127.0.0.1", port: int = 0):
+        import uvicorn
+
+        self.fleet = Fleet(profile)
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((host, port))
+        self.host, self.port = self.sock.getsockname()[:2]
+        config = uvicorn.Config(
+            self.fleet.app, log_level="error", lifespan="off", timeout_keep_alive=120,
+            access_log=False,
+        )  # fmt: skip
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True
+        )
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def __enter__(self) -> FleetServer:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError(f"the simulated fleet did not start on {self.base_url}")
+            time.sleep(0.005)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=5)
+        self.sock.close()
+
+    def env(self) -> dict[str, str]:
+        return {FLEET_KEY_ENV: self.fleet.profile.api_key}
+
+
+def catalogue_yaml(profile: FleetProfile, base_url: str) -> str:
+    """A providers.yaml pointing at the fleet, as a user's catalogue would point at providers."""
+    providers = []
+    for sim in profile.endpoints:
+        entry: dict[str, Any] = {
+            "id": sim.id,
+            "name": sim.name,
+            "base_url": f"{base_url}/{sim.id}/v1",
+            "model": sim.model,
+        }
+        if sim.key_env:
+            entry["api_key_env"] = sim.key_env
+        entry["free"] = sim.free
+        if sim.price:
+            entry["price"] = sim.price
+        quota = sim.advertised_quota or sim.quota
+        if quota:
+            entry["quota"] = quota.model_dump(exclude_none=True)
+        entry["enabled"] = sim.enabled
+        providers.append(entry)
+    header = "# SIMULATED endpoints on 127.0.0.1 (oss-monitor fleet); not real providers.\n"
+    return header + yaml.safe_dump(
+        {"model": "gpt-oss-120b", "providers": providers}, sort_keys=False
+    )
+
+
+def serve_forever(profile: FleetProfile, port: int, write_providers: str | None) -> None:
+    """`oss-monitor fleet`: run until Ctrl-C, printing where it listens."""
+    with FleetServer(profile, port=port) as server:
+        if write_providers:
+            Path(write_providers).write_text(catalogue_yaml(profile, server.base_url))
+        print(f"simulated fleet: {len(profile.endpoints)} endpoints on {server.base_url}")
+        print(f"key: export {FLEET_KEY_ENV}={profile.api_key}")
+        if write_providers:
+            print(f"catalogue written to {write_providers} (use --providers {write_providers})")
+        print("Ctrl-C stops it.", flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            server.thread.join()

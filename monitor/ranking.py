@@ -1,0 +1,268 @@
+"""Ranking: pure functions from stored samples to per-endpoint stats, a score and a "why".
+
+No I/O of any kind. The order puts reliable endpoints first, then fast ones:
+state now > uptime > time to first token > decode speed > price.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from monitor.catalog import Endpoint
+from monitor.probe import ErrorKind, ProbeKind, Sample
+
+WINDOWS: dict[str, timedelta] = {
+    "15m": timedelta(minutes=15),
+    "1h": timedelta(hours=1),
+    "24h": timedelta(hours=24),
+    "7d": timedelta(days=7),
+}
+MIN_SAMPLES = 3  # fewer than this shows "n=2", never a percentage
+SPARK_POINTS = 30
+
+
+class State(StrEnum):
+    UP = "up"
+    DEGRADED = "degraded"
+    RATE_LIMITED = "rate_limited"
+    DOWN = "down"
+    AUTH = "auth"
+    NO_KEY = "no_key"
+    PENDING = "pending"
+    DISABLED = "disabled"
+
+
+STATE_WEIGHT = {
+    State.UP: 1.0,
+    State.DEGRADED: 0.7,
+    State.RATE_LIMITED: 0.4,
+    State.DOWN: 0.1,
+}
+
+
+class ToolHealth(StrEnum):
+    OK = "ok"
+    BROKEN = "broken"
+    UNKNOWN = "unknown"
+
+
+@dataclass
+class EndpointStats:
+    endpoint: Endpoint
+    state: State
+    missing: tuple[str, ...] = ()
+    samples: int = 0
+    ok: int = 0
+    failed: int = 0
+    uptime: float | None = None
+    ttft_p50_ms: float | None = None
+    ttft_p95_ms: float | None = None
+    total_p50_ms: float | None = None
+    tokens_per_s: float | None = None
+    last_error: str | None = None
+    last_message: str = ""
+    last_probe_at: datetime | None = None
+    tool_health: ToolHealth = ToolHealth.UNKNOWN
+    recent_ttft: list[float | None] = field(default_factory=list)
+    score: float = 0.0
+    rank: int | None = None
+    why: str = ""
+
+    @property
+    def id(self) -> str:
+        return self.endpoint.id
+
+    @property
+    def eligible(self) -> bool:
+        return self.state in STATE_WEIGHT
+
+    def uptime_text(self) -> str:
+        if self.uptime is None:
+            return f"n={self.samples}"
+        return f"{self.uptime * 100:.1f}%"
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "name": self.endpoint.name,
+            "rank": self.rank,
+            "score": round(self.score, 2),
+            "state": self.state.value,
+            "uptime": None if self.uptime is None else round(self.uptime, 4),
+            "ttft_p50_ms": _round(self.ttft_p50_ms),
+            "ttft_p95_ms": _round(self.ttft_p95_ms),
+            "total_p50_ms": _round(self.total_p50_ms),
+            "tokens_per_s": _round(self.tokens_per_s),
+            "samples": self.samples,
+            "last_error": self.last_error,
+            "last_message": self.last_message,
+            "tool_calls": self.tool_health.value,
+            "free": self.endpoint.free,
+            "price": self.endpoint.price.model_dump() if self.endpoint.price else None,
+            "missing_env": list(self.missing),
+            "why": self.why,
+        }
+
+
+def parse_window(text: str) -> timedelta:
+    """`15m`, `1h`, `24h`, `7d`, or any `<n><s|m|h|d>`; ValueError with a clear message."""
+    if text in WINDOWS:
+        return WINDOWS[text]
+    match = re.fullmatch(r"(\d{1,6})([smhd])", text.strip())
+    if not match or int(match.group(1)) == 0:
+        raise ValueError(
+            f"window {text!r} is not a duration; use one of {', '.join(WINDOWS)} or e.g. 30m, 3d"
+        )
+    unit = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[match.group(2)]
+    return timedelta(**{unit: int(match.group(1))})
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """Linear interpolation between closest ranks (numpy's default) on sorted input."""
+    if not values:
+        return None
+    if len(values) == 1:
+        return values[0]
+    position = (len(values) - 1) * q
+    low = int(position)
+    high = min(low + 1, len(values) - 1)
+    return values[low] + (values[high] - values[low]) * (position - low)
+
+
+def compute(
+    endpoints: Iterable[Endpoint],
+    samples: Iterable[Sample],
+    missing: Mapping[str, tuple[str, ...]] | None = None,
+    window_label: str = "1h",
+) -> list[EndpointStats]:
+    """Stats for every endpoint, best first; `missing` maps endpoint id -> unset env vars."""
+    missing = missing or {}
+    by_endpoint: dict[str, list[Sample]] = {}
+    for sample in samples:
+        by_endpoint.setdefault(sample.endpoint_id, []).append(sample)
+    stats = [
+        _stats(e, by_endpoint.get(e.id, []), missing.get(e.id, ()), window_label) for e in endpoints
+    ]
+    stats.sort(key=lambda s: (not s.eligible, -s.score, s.id))
+    rank = 0
+    for s in stats:
+        if s.eligible:
+            rank += 1
+            s.rank = rank
+    return stats
+
+
+def _stats(
+    endpoint: Endpoint, samples: list[Sample], missing: tuple[str, ...], window_label: str
+) -> EndpointStats:
+    chat = [s for s in samples if s.kind == ProbeKind.CHAT]
+    tools = [s for s in samples if s.kind == ProbeKind.TOOLS]
+    # `auth` is the user's key, not the provider being down: it does not count against uptime.
+    counted = [s for s in chat if s.error != ErrorKind.AUTH]
+    ok = [s for s in counted if s.ok]
+    stats = EndpointStats(endpoint=endpoint, state=State.PENDING, missing=missing)
+    stats.samples = len(counted)
+    stats.ok = len(ok)
+    stats.failed = len(counted) - len(ok)
+    if len(counted) >= MIN_SAMPLES:
+        stats.uptime = len(ok) / len(counted)
+    ttfts = sorted(s.ttft_ms for s in ok if s.ttft_ms is not None)
+    totals = sorted(s.total_ms for s in ok if s.total_ms is not None)
+    speeds = sorted(s.tokens_per_s for s in ok if s.tokens_per_s is not None)
+    stats.ttft_p50_ms = percentile(ttfts, 0.5)
+    stats.ttft_p95_ms = percentile(ttfts, 0.95)
+    stats.total_p50_ms = percentile(totals, 0.5)
+    stats.tokens_per_s = percentile(speeds, 0.5)
+    stats.recent_ttft = [s.ttft_ms if s.ok else None for s in chat[-SPARK_POINTS:]]
+    failures = [s for s in chat if not s.ok]
+    if failures:
+        stats.last_error = failures[-1].error
+        stats.last_message = failures[-1].message
+    if samples:
+        stats.last_probe_at = samples[-1].started_at
+    # Only a tool probe that got an answer says anything about tool calls; an outage does not.
+    answered = [s for s in tools if s.ok or s.error == ErrorKind.BAD_RESPONSE]
+    if answered:
+        stats.tool_health = ToolHealth.OK if answered[-1].ok else ToolHealth.BROKEN
+    stats.state = _state(endpoint, chat, stats)
+    stats.score = _score(stats)
+    stats.why = _why(stats, window_label)
+    return stats
+
+
+def _state(endpoint: Endpoint, chat: list[Sample], stats: EndpointStats) -> State:
+    if not endpoint.enabled:
+        return State.DISABLED
+    if stats.missing:
+        return State.NO_KEY
+    if not chat:
+        return State.PENDING
+    last = chat[-1]
+    if last.error == ErrorKind.AUTH:
+        return State.AUTH
+    if last.error == ErrorKind.RATE_LIMITED:
+        return State.RATE_LIMITED
+    if not last.ok:
+        return State.DOWN
+    shaky = any(not s.ok for s in chat[-3:])
+    if shaky or (stats.uptime is not None and stats.uptime < 0.95):
+        return State.DEGRADED
+    return State.UP
+
+
+def _score(s: EndpointStats) -> float:
+    """0-100. Reliability dominates (state, uptime), then speed, then throughput and price."""
+    if not s.eligible:
+        return 0.0
+    uptime = s.uptime if s.uptime is not None else 0.5  # too few samples: no credit yet
+    reliability = 1.0 if uptime >= 0.99 else 0.8 if uptime >= 0.95 else 0.6 * uptime
+    speed = 1 / (1 + s.ttft_p50_ms / 1000) if s.ttft_p50_ms is not None else 0.0
+    throughput = min(s.tokens_per_s or 0.0, 1000.0) / 1000
+    price = s.endpoint.price
+    blended = (price.input + 3 * price.output) / 4 if price else 0.0
+    cheap = 1.0 if s.endpoint.free else 1 / (1 + blended)
+    score = 100 * (
+        0.40 * STATE_WEIGHT[s.state]
+        + 0.30 * reliability
+        + 0.20 * speed
+        + 0.07 * throughput
+        + 0.03 * cheap
+    )
+    # Coding tools need tool calls: an endpoint that breaks them falls behind working ones.
+    return score * 0.8 if s.tool_health is ToolHealth.BROKEN else score
+
+
+def _why(s: EndpointStats, window_label: str) -> str:
+    if s.state is State.DISABLED:
+        return "disabled in the catalogue"
+    if s.state is State.NO_KEY:
+        return f"no key: set {' and '.join(s.missing)}"
+    if s.state is State.PENDING:
+        return "not probed yet in this window"
+    if s.state is State.AUTH:
+        return f"your key was refused: {s.last_message or 'HTTP 401/403'}"
+    if s.uptime is None:
+        parts = [f"only {s.samples} sample{'s' if s.samples != 1 else ''} in {window_label}"]
+    else:
+        parts = [f"{s.uptime_text()} up over {window_label}"]
+    if s.ttft_p50_ms is not None:
+        parts.append(f"TTFT {s.ttft_p50_ms:.0f} ms p50 / {s.ttft_p95_ms or 0:.0f} ms p95")
+    if s.tokens_per_s is not None:
+        parts.append(f"{s.tokens_per_s:.0f} tok/s")
+    if s.endpoint.free:
+        parts.append("free")
+    elif s.endpoint.price:
+        parts.append(f"${s.endpoint.price.output:g}/M out")
+    if s.state in (State.DOWN, State.RATE_LIMITED) and s.last_error:
+        parts.insert(0, f"{s.state.value.replace('_', '-')} ({s.last_error}: {s.last_message})")
+    if s.tool_health is ToolHealth.BROKEN:
+        parts.append("tool calls broken")
+    return ", ".join(parts)
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)

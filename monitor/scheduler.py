@@ -1,0 +1,286 @@
+"""When to probe what: cadence, jitter, the concurrency cap, quota budgets and backoff.
+
+The only module that decides *when*. Each endpoint gets its own loop (so at most one probe of
+it is ever in flight), all loops share one concurrency limiter, and every probe first takes a
+slot from the store's shared budget, so several processes never overspend a free tier.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import socket
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Generic, TypeVar
+
+import anyio
+import httpx
+from pydantic import BaseModel, Field
+
+from monitor.catalog import Endpoint, resolve
+from monitor.probe import ErrorKind, ProbeKind, ProbeResult, ProbeSettings, probe
+from monitor.store import Claim, Finished, Grant, Store
+
+
+class ScheduleSettings(BaseModel):
+    interval_s: float = Field(default=60.0, gt=0, description="base cadence of chat probes")
+    tools_every: int = Field(default=10, ge=1, description="one tool-call probe per N probes")
+    budget_fraction: float = Field(default=0.05, gt=0, le=1)
+    concurrency: int = Field(default=64, ge=1)
+    jitter: float = Field(default=0.1, ge=0, lt=1)
+    max_backoff_s: float = Field(default=1800.0, gt=0)
+    prober: str = Field(default_factory=socket.gethostname, max_length=64)
+
+
+# ---------------------------------------------------------------- events
+
+
+@dataclass(frozen=True)
+class ProbeStarted:
+    endpoint_id: str
+    kind: ProbeKind
+
+
+@dataclass(frozen=True)
+class ProbeLanded:
+    result: ProbeResult
+
+
+@dataclass(frozen=True)
+class ProbeSkipped:
+    endpoint_id: str
+    reason: str
+
+
+Event = ProbeStarted | ProbeLanded | ProbeSkipped
+
+
+# ---------------------------------------------------------------- budget arithmetic
+
+
+def budget_limits(endpoint: Endpoint, fraction: float) -> tuple[tuple[int, int], ...]:
+    """(window seconds, max probes) for the share of the provider's quota probes may spend."""
+    quota = endpoint.quota
+    if quota is None:
+        return ()
+    pairs = ((60, quota.rpm), (3600, quota.rph), (86400, quota.rpd))
+    return tuple((window, max(1, math.floor(n * fraction))) for window, n in pairs if n)
+
+
+def min_interval(endpoint: Endpoint, settings: ScheduleSettings) -> float:
+    """Spread the budget evenly instead of spending it all in the first minutes of a day."""
+    interval = settings.interval_s
+    for window, limit in budget_limits(endpoint, settings.budget_fraction):
+        interval = max(interval, window / limit)
+    return interval
+
+
+# ---------------------------------------------------------------- batching store calls
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class Batcher(Generic[T, R]):
+    """Coalesce concurrent calls into one call of `fn(items)` in a worker thread.
+
+    While one batch is being written, new items queue; the next caller through the lock takes
+    them all. With 1,000 probes landing together this is a handful of transactions, not 1,000.
+    """
+
+    def __init__(self, fn: Callable[[list[T]], list[R]]):
+        self.fn = fn
+        self.queue: list[_Slot[T, R]] = []
+        self.lock = anyio.Lock()
+
+    async def submit(self, item: T) -> R:
+        slot: _Slot[T, R] = _Slot(item)
+        self.queue.append(slot)
+        async with self.lock:
+            if not slot.done:
+                batch, self.queue = self.queue, []
+                try:
+                    results = await anyio.to_thread.run_sync(self.fn, [s.item for s in batch])
+                except Exception as exc:
+                    for s in batch:
+                        s.error, s.done = exc, True
+                else:
+                    for s, result in zip(batch, results, strict=True):
+                        s.result, s.done = result, True
+        if slot.error is not None:
+            raise slot.error
+        return slot.result  # type: ignore[return-value]
+
+
+@dataclass
+class _Slot(Generic[T, R]):
+    item: T
+    done: bool = False
+    result: R | None = None
+    error: Exception | None = None
+
+
+# ---------------------------------------------------------------- the scheduler
+
+
+@dataclass
+class Outcome:
+    endpoint_id: str
+    kind: ProbeKind = ProbeKind.CHAT
+    result: ProbeResult | None = None
+    skipped: str = ""
+    consecutive_failures: int = 0
+
+
+@dataclass
+class Scheduler:
+    endpoints: Sequence[Endpoint]
+    store: Store
+    client: httpx.AsyncClient
+    env: Mapping[str, str]
+    probe_settings: ProbeSettings = field(default_factory=ProbeSettings)
+    settings: ScheduleSettings = field(default_factory=ScheduleSettings)
+    on_event: Callable[[Event], None] | None = None
+    rng: random.Random = field(default_factory=random.Random)
+
+    def __post_init__(self) -> None:
+        self.limiter = anyio.CapacityLimiter(self.settings.concurrency)
+        self.in_flight: set[str] = set()
+        self.running = anyio.Event()
+        self.running.set()
+        self._wake: dict[str, anyio.Event] = {}
+        self._reserve: Batcher[Claim, Grant] = Batcher(self.store.reserve)
+        self._finish: Batcher[Finished, None] = Batcher(self.store.finish)
+
+    # -- control (called from the same event loop, e.g. by the dashboard)
+
+    @property
+    def paused(self) -> bool:
+        return not self.running.is_set()
+
+    def pause(self) -> None:
+        if self.running.is_set():
+            self.running = anyio.Event()
+
+    def resume(self) -> None:
+        self.running.set()
+
+    def probe_now(self, endpoint_id: str | None = None) -> None:
+        """Wake one endpoint's loop (or all): it probes at once, budget permitting."""
+        for key, wake in self._wake.items():
+            if endpoint_id in (None, key):
+                wake.set()
+
+    # -- modes
+
+    async def run(self) -> None:
+        """Probe every endpoint on its own cadence until cancelled."""
+        async with anyio.create_task_group() as group:
+            for endpoint in self.endpoints:
+                group.start_soon(self._loop, endpoint)
+
+    async def round(self, kinds: Sequence[ProbeKind] = (ProbeKind.CHAT,)) -> list[Outcome]:
+        """One probe of each kind for every endpoint, all in parallel; the cron mode."""
+        outcomes: list[Outcome] = []
+
+        async def one(endpoint: Endpoint) -> None:
+            for kind in kinds:
+                outcome = await self.probe_one(endpoint, kind)
+                outcomes.append(outcome)
+                if outcome.skipped.startswith("no key"):
+                    break
+
+        async with anyio.create_task_group() as group:
+            for endpoint in self.endpoints:
+                group.start_soon(one, endpoint)
+        order = {e.id: i for i, e in enumerate(self.endpoints)}
+        outcomes.sort(key=lambda o: order[o.endpoint_id])
+        return outcomes
+
+    async def _loop(self, endpoint: Endpoint) -> None:
+        self._wake[endpoint.id] = anyio.Event()
+        # Stagger the first probes so 200 endpoints do not all fire in the same millisecond.
+        await self._sleep(endpoint.id, self.rng.uniform(0, min(2.0, self.settings.interval_s)))
+        count = 0
+        while True:
+            await self.running.wait()
+            # The second probe checks tool calls early; then one in every `tools_every`.
+            tools = count % self.settings.tools_every == 1 % self.settings.tools_every
+            kind = ProbeKind.TOOLS if tools and count > 0 else ProbeKind.CHAT
+            outcome = await self.probe_one(endpoint, kind)
+            count += 1
+            await self._sleep(endpoint.id, self._delay(endpoint, outcome))
+
+    async def _sleep(self, endpoint_id: str, seconds: float) -> None:
+        wake = self._wake[endpoint_id] = anyio.Event()
+        with anyio.move_on_after(seconds):
+            await wake.wait()
+
+    def _delay(self, endpoint: Endpoint, outcome: Outcome) -> float:
+        base = min_interval(endpoint, self.settings)
+        result = outcome.result
+        if result is None:
+            delay = base
+            if outcome.skipped.startswith("no key"):
+                delay = self.settings.max_backoff_s
+        elif result.ok:
+            delay = base
+        elif result.error is ErrorKind.RATE_LIMITED and result.retry_after_s:
+            delay = max(base, result.retry_after_s)
+        else:
+            # Back off exponentially, but keep probing slowly so recovery is seen.
+            failures = min(outcome.consecutive_failures, 6)
+            delay = min(base * 2 ** max(failures - 1, 0), self.settings.max_backoff_s)
+            delay = max(delay, base)
+        return delay * self.rng.uniform(1 - self.settings.jitter, 1 + self.settings.jitter)
+
+    async def probe_one(self, endpoint: Endpoint, kind: ProbeKind = ProbeKind.CHAT) -> Outcome:
+        """Probe one endpoint now if its key, Retry-After and budget allow; store the result."""
+        if endpoint.id in self.in_flight:
+            return Outcome(endpoint.id, kind, skipped="a probe of it is already in flight")
+        creds = resolve(endpoint, self.env)
+        if creds.missing:
+            reason = f"no key: set {' and '.join(creds.missing)}"
+            self._emit(ProbeSkipped(endpoint.id, reason))
+            return Outcome(endpoint.id, kind, skipped=reason)
+        self.in_flight.add(endpoint.id)
+        try:
+            claim = Claim(
+                endpoint_id=endpoint.id,
+                kind=kind.value,
+                prober=self.settings.prober,
+                started_at=datetime.now(UTC),
+                limits=budget_limits(endpoint, self.settings.budget_fraction),
+            )
+            grant = await self._reserve.submit(claim)
+            if grant.probe_id is None:
+                self._emit(ProbeSkipped(endpoint.id, grant.refused))
+                return Outcome(endpoint.id, kind, skipped=grant.refused)
+            async with self.limiter:
+                self._emit(ProbeStarted(endpoint.id, kind))
+                result = await probe(self.client, endpoint, self.env, self.probe_settings, kind)
+            failures = 0 if result.ok else grant.consecutive_failures + 1
+            await self._finish.submit(
+                Finished(grant.probe_id, result, self._not_before(endpoint, result, failures))
+            )
+            self._emit(ProbeLanded(result))
+            return Outcome(endpoint.id, kind, result=result, consecutive_failures=failures)
+        finally:
+            self.in_flight.discard(endpoint.id)
+
+    def _not_before(
+        self, endpoint: Endpoint, result: ProbeResult, failures: int
+    ) -> datetime | None:
+        """After a 429, no process probes this endpoint again before Retry-After has passed."""
+        if result.error is not ErrorKind.RATE_LIMITED:
+            return None
+        wait = result.retry_after_s
+        if wait is None:
+            wait = min(min_interval(endpoint, self.settings) * 2**failures, 3600)
+        return datetime.now(UTC) + timedelta(seconds=wait)
+
+    def _emit(self, event: Event) -> None:
+        if self.on_event is not None:
+            self.on_event(event)

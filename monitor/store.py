@@ -1,0 +1,435 @@
+"""The probe store: SQLModel tables, the engine, and every SQL query the tool makes.
+
+All methods are synchronous and meant to run in a worker thread (`anyio.to_thread`), never on
+the event loop. SQLite gets WAL, a busy timeout, and writes that take the write lock up front
+(`BEGIN IMMEDIATE`), so several processes (a cron job, a dashboard) share one file safely.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, Index, event, func
+from sqlalchemy import select as sa_select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DatabaseError, OperationalError
+from sqlmodel import Field, Session, SQLModel, col, create_engine, delete, select
+
+from monitor.probe import ErrorKind, ProbeResult, Sample
+
+SCHEMA_VERSION = 1
+# TTFT histogram bucket upper bounds (ms) kept per hour so percentiles survive pruning.
+TTFT_BUCKETS = (100, 200, 300, 500, 750, 1000, 1500, 2000, 3000, 5000, 10000, 30000)
+
+
+class StoreError(Exception):
+    """The store cannot be used; the message says what to do."""
+
+
+class Probe(SQLModel, table=True):
+    __tablename__ = "probe"
+    __table_args__ = (
+        Index("ix_probe_endpoint_started", "endpoint_id", "started_at"),
+        Index("ix_probe_started", "started_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    endpoint_id: str = Field(max_length=64)
+    kind: str = Field(default="chat", max_length=8)
+    prober: str = Field(default="", max_length=64)
+    started_at: datetime
+    ok: bool | None = None  # None while the probe is in flight (a reserved budget slot)
+    error: str | None = Field(default=None, max_length=16)
+    status: int | None = None
+    message: str | None = None
+    headers_ms: float | None = None
+    ttft_ms: float | None = None
+    total_ms: float | None = None
+    output_tokens: int | None = None
+    tokens_per_s: float | None = None
+    new_connection: bool | None = None
+    rate_limit: str | None = None  # JSON of the rate-limit headers seen, when any
+
+
+class RollupHour(SQLModel, table=True):
+    __tablename__ = "rollup_hour"
+    endpoint_id: str = Field(primary_key=True, max_length=64)
+    hour: datetime = Field(primary_key=True)
+    prober: str = Field(primary_key=True, max_length=64)
+    kind: str = Field(primary_key=True, max_length=8)
+    ok_count: int = 0
+    fail_count: int = 0
+    auth_count: int = 0
+    ttft_count: int = 0
+    ttft_sum: float = 0.0
+    ttft_hist: str = ""  # comma-separated counts per TTFT_BUCKETS (+ one overflow)
+
+
+class EndpointState(SQLModel, table=True):
+    __tablename__ = "endpoint_state"
+    endpoint_id: str = Field(primary_key=True, max_length=64)
+    not_before: datetime | None = None
+    consecutive_failures: int = 0
+    updated_at: datetime | None = None
+
+
+class Meta(SQLModel, table=True):
+    __tablename__ = "meta"
+    key: str = Field(primary_key=True, max_length=64)
+    value: str
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A request for one probe slot, granted only while every limit has room."""
+
+    endpoint_id: str
+    kind: str
+    prober: str
+    started_at: datetime
+    limits: tuple[tuple[int, int], ...] = ()  # (window seconds, max probes in that window)
+
+
+@dataclass(frozen=True)
+class Grant:
+    """The answer to a claim: a probe row id, or why not (budget, Retry-After)."""
+
+    probe_id: int | None
+    refused: str = ""
+    consecutive_failures: int = 0
+
+
+@dataclass(frozen=True)
+class Finished:
+    probe_id: int
+    result: ProbeResult
+    not_before: datetime | None = None  # set after a 429: nobody probes before then
+
+
+def default_db_url() -> str:
+    from platformdirs import user_data_dir
+
+    folder = Path(user_data_dir("oss-monitor"))
+    return f"sqlite:///{folder / 'probes.db'}"
+
+
+def as_utc(moment: datetime) -> datetime:
+    """Columns take aware datetimes only (SQLModel's UTCDateTime); naive input means UTC."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+class Store:
+    def __init__(self, url: str | None = None):
+        self.url = url or os.environ.get("OSS_MONITOR_DB") or default_db_url()
+        parsed = make_url(self.url)
+        self.is_sqlite = parsed.get_backend_name() == "sqlite"
+        self.display = parsed.render_as_string(hide_password=True)
+        if self.is_sqlite:
+            self.path = parsed.database
+            self.writer = self._sqlite_engine(immediate=True)
+            self.reader = self._sqlite_engine(immediate=False)
+        else:
+            self.path = None
+            self.writer = self.reader = create_engine(self.url, pool_pre_ping=True)
+        self._create()
+
+    # ------------------------------------------------------------ setup
+
+    def _sqlite_engine(self, immediate: bool) -> Engine:
+        if self.path and self.path != ":memory:":
+            try:
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(
+                    f"cannot create the folder for the store {self.path} ({exc.strerror}); "
+                    "pass --db with a writable location"
+                ) from None
+        engine = create_engine(self.url, connect_args={"timeout": 30, "check_same_thread": False})
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+            if immediate:
+                dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+
+        if immediate:
+
+            @event.listens_for(engine, "begin")
+            def _begin(conn: Any) -> None:
+                # Take the write lock at once, so two writers queue instead of deadlocking.
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+
+    def _create(self) -> None:
+        try:
+            SQLModel.metadata.create_all(self.writer)
+            with Session(self.writer) as session:
+                row = session.get(Meta, "schema_version")
+                if row is None:
+                    session.add(Meta(key="schema_version", value=str(SCHEMA_VERSION)))
+                    session.commit()
+                elif int(row.value) > SCHEMA_VERSION:
+                    raise StoreError(
+                        f"the store {self.display} was written by a newer oss-monitor "
+                        f"(schema {row.value}); upgrade oss-monitor or pass another --db"
+                    )
+        except (DatabaseError, OperationalError) as exc:
+            raise StoreError(self._explain(exc)) from None
+
+    def _explain(self, exc: Exception) -> str:
+        text = str(getattr(exc, "orig", exc)).lower()
+        where = self.path or self.display
+        if "not a database" in text or "malformed" in text:
+            return f"{where} is not a usable SQLite database; move it away or pass another --db"
+        if "readonly" in text or "read-only" in text:
+            return f"{where} is read-only; make it writable or pass another --db"
+        if "disk" in text and "full" in text:
+            return f"the disk holding {where} is full; free some space or pass another --db"
+        if "unable to open" in text:
+            return f"cannot open {where}; check the folder exists and is writable, or pass --db"
+        return f"the store {where} failed ({text}); check it or pass another --db"
+
+    def _write(self) -> Session:
+        return Session(self.writer, expire_on_commit=False)
+
+    def _read(self) -> Session:
+        return Session(self.reader, expire_on_commit=False)
+
+    def close(self) -> None:
+        self.writer.dispose()
+        self.reader.dispose()
+
+    # ------------------------------------------------------------ writes
+
+    def reserve(self, claims: Sequence[Claim]) -> list[Grant]:
+        """Atomically check each claim's budget and take a slot (an in-flight row) for it.
+
+        Counting and inserting happen under one write lock, so two processes can never
+        both see room for the last probe of a day's budget. A stored Retry-After
+        (`not_before`) refuses the claim too.
+        """
+        grants: list[Grant] = []
+        with self._write() as session, self._guard():
+            for claim in claims:
+                grants.append(self._grant(session, claim))
+            session.commit()
+        return grants
+
+    def _grant(self, session: Session, claim: Claim) -> Grant:
+        started = as_utc(claim.started_at)
+        state = session.get(EndpointState, claim.endpoint_id)
+        failures = state.consecutive_failures if state else 0
+        if state and state.not_before and state.not_before > started:
+            until = as_utc(state.not_before).strftime("%H:%M:%S UTC")
+            return Grant(None, f"rate-limited: the provider asked to wait until {until}", failures)
+        for window, limit in claim.limits:
+            used = self._count(session, claim.endpoint_id, started - timedelta(seconds=window))
+            if used >= limit:
+                return Grant(
+                    None, f"budget: {used} of {limit} probes in {_span(window)} used", failures
+                )
+        row = Probe(
+            endpoint_id=claim.endpoint_id,
+            kind=claim.kind,
+            prober=claim.prober,
+            started_at=started,
+        )
+        session.add(row)
+        session.flush()
+        return Grant(row.id, "", failures)
+
+    def finish(self, done: Sequence[Finished]) -> list[None]:
+        """Fill in the reserved rows with what the probes found; update shared backoff state."""
+        if done:
+            with self._write() as session, self._guard():
+                ids = [f.probe_id for f in done]
+                rows = {r.id: r for r in session.exec(select(Probe).where(col(Probe.id).in_(ids)))}
+                finished = []
+                for item in done:
+                    row = rows.get(item.probe_id)
+                    if row is None:  # pruned meanwhile; keep the sample anyway
+                        row = Probe(
+                            endpoint_id=item.result.endpoint_id, started_at=item.result.started_at
+                        )
+                    prober = row.prober
+                    _fill(row, item.result)
+                    row.prober = prober
+                    session.add(row)
+                    finished.append(row)
+                    self._update_state(session, item)
+                self._roll_up(session, finished)
+                session.commit()
+        return [None] * len(done)
+
+    def _update_state(self, session: Session, item: Finished) -> None:
+        endpoint_id = item.result.endpoint_id
+        state = session.get(EndpointState, endpoint_id) or EndpointState(endpoint_id=endpoint_id)
+        state.consecutive_failures = 0 if item.result.ok else state.consecutive_failures + 1
+        if item.not_before is not None:
+            state.not_before = as_utc(item.not_before)
+        state.updated_at = as_utc(datetime.now(UTC))
+        session.add(state)
+
+    def add(self, results: Iterable[ProbeResult], prober: str = "") -> int:
+        """Insert finished probes in one transaction (imports, benchmarks, tests)."""
+        rows = []
+        for result in results:
+            row = Probe(endpoint_id=result.endpoint_id, started_at=result.started_at, prober=prober)
+            _fill(row, result)
+            rows.append(row)
+        with self._write() as session, self._guard():
+            session.add_all(rows)
+            self._roll_up(session, rows)
+            session.commit()
+        return len(rows)
+
+    def _roll_up(self, session: Session, rows: Sequence[Probe]) -> None:
+        groups: dict[tuple[str, datetime, str, str], list[Probe]] = {}
+        for row in rows:
+            if row.ok is None:
+                continue
+            hour = row.started_at.replace(minute=0, second=0, microsecond=0)
+            groups.setdefault((row.endpoint_id, hour, row.prober, row.kind), []).append(row)
+        for (endpoint_id, hour, prober, kind), members in groups.items():
+            rollup = session.get(RollupHour, (endpoint_id, hour, prober, kind)) or RollupHour(
+                endpoint_id=endpoint_id, hour=hour, prober=prober, kind=kind
+            )
+            hist = [int(x) for x in rollup.ttft_hist.split(",")] if rollup.ttft_hist else []
+            hist += [0] * (len(TTFT_BUCKETS) + 1 - len(hist))
+            for row in members:
+                if row.ok:
+                    rollup.ok_count += 1
+                elif row.error == ErrorKind.AUTH:
+                    rollup.auth_count += 1
+                else:
+                    rollup.fail_count += 1
+                if row.ok and row.ttft_ms is not None:
+                    rollup.ttft_count += 1
+                    rollup.ttft_sum += row.ttft_ms
+                    hist[_bucket(row.ttft_ms)] += 1
+            rollup.ttft_hist = ",".join(map(str, hist))
+            session.add(rollup)
+
+    def prune(self, before: datetime) -> int:
+        """Delete raw probes older than `before`; hourly rollups stay for long windows."""
+        with self._write() as session, self._guard():
+            cursor = session.exec(delete(Probe).where(col(Probe.started_at) < as_utc(before)))
+            session.commit()
+            deleted = int(cursor.rowcount or 0)
+        if self.is_sqlite:
+            with self.writer.connect() as conn:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        return deleted
+
+    # ------------------------------------------------------------ reads
+
+    def _count(self, session: Session, endpoint_id: str, since: datetime) -> int:
+        query = select(func.count()).where(
+            Probe.endpoint_id == endpoint_id, col(Probe.started_at) >= since
+        )
+        return int(session.exec(query).one())
+
+    def count_since(self, endpoint_id: str, since: datetime) -> int:
+        """Probes sent to an endpoint since a moment, by every process (the shared budget)."""
+        with self._read() as session, self._guard():
+            return self._count(session, endpoint_id, as_utc(since))
+
+    def samples(self, since: datetime, endpoint_ids: Sequence[str] | None = None) -> list[Sample]:
+        """Finished probes since a moment, oldest first, as slim tuples for ranking."""
+        table = Probe.__table__.c  # type: ignore[attr-defined]
+        query = sa_select(
+            table.endpoint_id,
+            table.kind,
+            table.started_at,
+            table.ok,
+            table.error,
+            table.status,
+            table.message,
+            table.ttft_ms,
+            table.total_ms,
+            table.tokens_per_s,
+        ).where(table.started_at >= as_utc(since), table.ok.is_not(None))
+        if endpoint_ids is not None:
+            query = query.where(table.endpoint_id.in_(list(endpoint_ids)))
+        query = query.order_by(table.started_at)
+        with self._read() as session, self._guard():
+            rows = session.connection().execute(query)
+            return [
+                Sample(r[0], r[1], as_utc(r[2]), bool(r[3]), *r[4:6], r[6] or "", *r[7:])
+                for r in rows
+            ]
+
+    def recent(self, endpoint_id: str, limit: int = 50) -> list[Probe]:
+        query = (
+            select(Probe)
+            .where(Probe.endpoint_id == endpoint_id, col(Probe.ok).is_not(None))
+            .order_by(col(Probe.started_at).desc())
+            .limit(limit)
+        )
+        with self._read() as session, self._guard():
+            return list(session.exec(query))
+
+    def rollups(self, since: datetime, endpoint_id: str | None = None) -> list[RollupHour]:
+        query = select(RollupHour).where(col(RollupHour.hour) >= as_utc(since))
+        if endpoint_id is not None:
+            query = query.where(RollupHour.endpoint_id == endpoint_id)
+        with self._read() as session, self._guard():
+            return list(session.exec(query.order_by(col(RollupHour.hour))))
+
+    def states(self) -> dict[str, EndpointState]:
+        with self._read() as session, self._guard():
+            return {s.endpoint_id: s for s in session.exec(select(EndpointState))}
+
+    def _guard(self) -> _Guard:
+        return _Guard(self)
+
+
+class _Guard:
+    """Turn database failures into one clear sentence (StoreError)."""
+
+    def __init__(self, store: Store):
+        self.store = store
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> None:
+        if isinstance(exc, DatabaseError | OperationalError):
+            raise StoreError(self.store._explain(exc)) from None
+
+
+def _fill(row: Probe, result: ProbeResult) -> None:
+    row.kind = result.kind.value
+    row.started_at = as_utc(result.started_at)
+    row.ok = result.ok
+    row.error = result.error.value if result.error else None
+    row.status = result.status
+    row.message = result.message or None
+    row.headers_ms = result.headers_ms
+    row.ttft_ms = result.ttft_ms
+    row.total_ms = result.total_ms
+    row.output_tokens = result.output_tokens
+    row.tokens_per_s = result.tokens_per_s
+    row.new_connection = result.new_connection
+    row.rate_limit = json.dumps(result.rate_limit, sort_keys=True) if result.rate_limit else None
+
+
+def _span(seconds: int) -> str:
+    return {60: "1 min", 3600: "1 h", 86400: "24 h"}.get(seconds, f"{seconds} s")
+
+
+def _bucket(ttft_ms: float) -> int:
+    for i, bound in enumerate(TTFT_BUCKETS):
+        if ttft_ms <= bound:
+            return i
+    return len(TTFT_BUCKETS)
