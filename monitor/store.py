@@ -365,7 +365,18 @@ class Store:
         with self._read() as session, self._guard():
             rows = session.connection().execute(query)
             return [
-                Sample(r[0], r[1], as_utc(r[2]), bool(r[3]), *r[4:6], r[6] or "", *r[7:])
+                Sample(
+                    endpoint_id=r[0],
+                    kind=r[1],
+                    started_at=as_utc(r[2]),
+                    ok=bool(r[3]),
+                    error=r[4],
+                    status=r[5],
+                    message=r[6] or "",
+                    ttft_ms=r[7],
+                    total_ms=r[8],
+                    tokens_per_s=r[9],
+                )
                 for r in rows
             ]
 
