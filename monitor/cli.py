@@ -275,16 +275,14 @@ def cmd_probe(args: argparse.Namespace) -> int:
     probe_settings, schedule = _settings(args)
     if not args.once:
         return _probe_forever(endpoints, store, probe_settings, schedule, dict(os.environ))
-    from monitor.probe import ProbeKind, make_client
-    from monitor.scheduler import Scheduler
+    from monitor.probe import ProbeKind
+    from monitor.scheduler import open_scheduler
 
     kinds = (ProbeKind.CHAT, ProbeKind.TOOLS) if args.tools else (ProbeKind.CHAT,)
 
     async def run() -> list[Outcome]:
-        async with make_client(probe_settings) as client:
-            scheduler = Scheduler(
-                endpoints, store, client, dict(os.environ), probe_settings, schedule
-            )
+        env = dict(os.environ)
+        async with open_scheduler(endpoints, store, env, probe_settings, schedule) as scheduler:
             return await scheduler.round(kinds)
 
     outcomes = anyio.run(run)
@@ -373,8 +371,7 @@ def _probe_forever(
 ) -> int:
     import anyio
 
-    from monitor.probe import make_client
-    from monitor.scheduler import Event, ProbeLanded, ProbeSkipped, Scheduler
+    from monitor.scheduler import Event, ProbeLanded, ProbeSkipped, open_scheduler
 
     console = _console()
     console.print(
@@ -401,8 +398,9 @@ def _probe_forever(
             console.print(f"[dim]skip {event.endpoint_id}: {event.reason}[/]")
 
     async def run() -> None:
-        async with make_client(probe_settings) as client:
-            scheduler = Scheduler(endpoints, store, client, env, probe_settings, schedule, show)
+        async with open_scheduler(
+            endpoints, store, env, probe_settings, schedule, show
+        ) as scheduler:
             await scheduler.run()
 
     anyio.run(run)
@@ -589,15 +587,14 @@ def _run_for(
     import anyio
 
     from monitor.catalog import resolve
-    from monitor.probe import make_client
     from monitor.ranking import compute
-    from monitor.scheduler import Scheduler
+    from monitor.scheduler import open_scheduler
 
     async def run() -> None:
         with anyio.move_on_after(seconds):
-            async with make_client(probe_settings) as client:
-                endpoints = catalog.enabled()
-                await Scheduler(endpoints, store, client, env, probe_settings, schedule).run()
+            endpoints = catalog.enabled()
+            async with open_scheduler(endpoints, store, env, probe_settings, schedule) as sched:
+                await sched.run()
 
     anyio.run(run)
     since = datetime.now(UTC) - timedelta(seconds=seconds + 60)

@@ -10,7 +10,8 @@ from __future__ import annotations
 import math
 import random
 import socket
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Generic, TypeVar
@@ -20,7 +21,7 @@ import httpx
 from pydantic import BaseModel, Field
 
 from monitor.catalog import Endpoint, resolve
-from monitor.probe import ErrorKind, ProbeKind, ProbeResult, ProbeSettings, probe
+from monitor.probe import ErrorKind, ProbeKind, ProbeResult, ProbeSettings, make_client, probe
 from monitor.store import Claim, Finished, Grant, Store
 
 
@@ -284,3 +285,17 @@ class Scheduler:
     def _emit(self, event: Event) -> None:
         if self.on_event is not None:
             self.on_event(event)
+
+
+@asynccontextmanager
+async def open_scheduler(
+    endpoints: Sequence[Endpoint],
+    store: Store,
+    env: Mapping[str, str],
+    probe_settings: ProbeSettings,
+    settings: ScheduleSettings,
+    on_event: Callable[[Event], None] | None = None,
+) -> AsyncIterator[Scheduler]:
+    """A scheduler with its own shared HTTP client, closed when the block ends."""
+    async with make_client(probe_settings, settings.concurrency) as client:
+        yield Scheduler(endpoints, store, client, env, probe_settings, settings, on_event)
