@@ -197,7 +197,10 @@ def _read_yaml(path: Path) -> tuple[dict[str, Any], dict[tuple[Any, ...], int]]:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
-        raise CatalogError(f"{path}:{line}: YAML error: {exc.problem or exc.context}") from None
+        why = exc.problem or exc.context
+        if exc.context and exc.context_mark and exc.problem_mark:
+            why = f"{why} ({exc.context} at line {exc.context_mark.line + 1})"
+        raise CatalogError(f"{path}:{line}: YAML error: {why}") from None
     except yaml.YAMLError as exc:
         raise CatalogError(f"{path}:1: YAML error: {exc}") from None
     if not isinstance(data, dict):

@@ -332,17 +332,22 @@ async def _read_stream(response: httpx.Response, run: _Run) -> None:
             )
         buffer += chunk
         while (cut := buffer.find(b"\n")) >= 0:
+            _check_line_size(cut, run)
             line = bytes(buffer[:cut]).rstrip(b"\r")
             del buffer[: cut + 1]
             if _handle_line(line, run):
                 return
-        if len(buffer) > run.settings.max_line_bytes:
-            raise _Failure(
-                ErrorKind.BAD_RESPONSE,
-                f"one stream line exceeded {run.settings.max_line_bytes >> 10} KiB",
-            )
+        _check_line_size(len(buffer), run)
     if buffer.strip():
         _handle_line(bytes(buffer).strip(), run)
+
+
+def _check_line_size(size: int, run: _Run) -> None:
+    if size > run.settings.max_line_bytes:
+        raise _Failure(
+            ErrorKind.BAD_RESPONSE,
+            f"one stream line exceeded {run.settings.max_line_bytes >> 10} KiB; stopped reading",
+        )
 
 
 def _handle_line(line: bytes, run: _Run) -> bool:

@@ -1,0 +1,54 @@
+"""Test helpers: finished probe results, simulated endpoints, catalogues."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from monitor.catalog import Catalog, load_catalog
+from monitor.fleet import SimEndpoint
+from monitor.probe import ErrorKind, ProbeKind, ProbeResult
+
+FLEET_KEY = "sim-test-key-1234567890"
+
+
+def result(
+    endpoint_id: str,
+    ok: bool = True,
+    *,
+    at: datetime | None = None,
+    error: ErrorKind | None = None,
+    ttft: float | None = 200.0,
+    kind: ProbeKind = ProbeKind.CHAT,
+    **extra: Any,
+) -> ProbeResult:
+    """A finished probe as the prober would report it."""
+    return ProbeResult(
+        endpoint_id=endpoint_id,
+        kind=kind,
+        started_at=at or datetime.now(UTC),
+        ok=ok,
+        error=None if ok else (error or ErrorKind.SERVER),
+        status=200 if ok else 500,
+        ttft_ms=ttft if ok else None,
+        total_ms=(ttft or 0) + 300 if ok else 20.0,
+        output_tokens=32 if ok else None,
+        tokens_per_s=150.0 if ok else None,
+        **extra,
+    )
+
+
+def sim(endpoint_id: str, **profile: Any) -> SimEndpoint:
+    """A fast, healthy simulated endpoint unless the profile says otherwise."""
+    defaults: dict[str, Any] = {
+        "name": endpoint_id,
+        "headers_ms": {"mean": 5},
+        "ttft_ms": {"mean": 20},
+        "tokens_per_s": 2000,
+    }
+    return SimEndpoint(id=endpoint_id, **{**defaults, **profile})
+
+
+def catalog_of(path: Path) -> Catalog:
+    return load_catalog(str(path), env={})
