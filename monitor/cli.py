@@ -258,7 +258,9 @@ def _ms(value: float | None) -> str:
 def _console() -> Any:
     from rich.console import Console
 
-    return Console(highlight=False)
+    # Piped into a log (cron): do not squeeze tables into 80 columns.
+    width = None if sys.stdout.isatty() else 200
+    return Console(highlight=False, width=width)
 
 
 # ---------------------------------------------------------------- commands

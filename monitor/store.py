@@ -326,8 +326,8 @@ class Store:
             cursor = session.exec(delete(Probe).where(col(Probe.started_at) < as_utc(before)))
             session.commit()
             deleted = int(cursor.rowcount or 0)
-        if self.is_sqlite:
-            with self.writer.connect() as conn:
+        if self.is_sqlite:  # give the space back to the file system (outside a transaction)
+            with self.reader.connect() as conn, self._guard():
                 conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         return deleted
 

@@ -35,5 +35,3 @@ def run_fleet(tmp_path: Path) -> Iterator[Callable[..., tuple[FleetServer, Path]
     yield start
     for server in servers:
         server.__exit__(None, None, None)
-
-
