@@ -421,9 +421,10 @@ def cmd_rank(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     catalog = _catalog(args)
     store = _store(args)
-    samples = store.samples(datetime.now(UTC) - window)
+    since = datetime.now(UTC) - window
     missing = {e.id: resolve(e, os.environ).missing for e in catalog.providers}
-    stats = compute(catalog.enabled(), samples, missing, args.window)
+    archived = store.archived_counts(since)
+    stats = compute(catalog.enabled(), store.samples(since), missing, args.window, archived)
     if args.json:
         print(json.dumps([s.as_json() for s in stats], indent=2))
     else:

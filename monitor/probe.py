@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import math
 import re
+import socket
+import ssl
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -526,14 +528,30 @@ def _transport_failure(exc: httpx.HTTPError, run: _Run) -> _Failure:
             ErrorKind.BAD_RESPONSE,
             f"the connection dropped mid-stream after {run.chunks} chunks ({_short(detail, 80)})",
         )
-    lowered = detail.lower()
-    if any(s in lowered for s in ("name or service", "nodename", "getaddrinfo", "name resolution")):
+    cause = _root_cause(exc)
+    lowered = f"{detail} {cause}".lower()
+    if isinstance(cause, socket.gaierror) or any(
+        s in lowered for s in ("name or service", "nodename", "getaddrinfo", "name resolution")
+    ):
         return _Failure(ErrorKind.NETWORK, f"DNS lookup failed for {run.host}")
-    if "refused" in lowered:
+    if isinstance(cause, ConnectionRefusedError) or "refused" in lowered:
         return _Failure(ErrorKind.NETWORK, f"connection refused by {run.host}")
-    if "ssl" in lowered or "certificate" in lowered or "tls" in lowered:
+    if isinstance(cause, ssl.SSLError) or any(s in lowered for s in ("ssl", "certificate", "tls")):
         return _Failure(ErrorKind.NETWORK, f"TLS failure with {run.host}: {_short(detail, 120)}")
     return _Failure(ErrorKind.NETWORK, f"network error with {run.host}: {_short(detail, 120)}")
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    """httpx wraps the OS error that says what happened (refused, DNS, TLS); find it."""
+    deepest: BaseException = exc
+    seen: BaseException | None = exc
+    for _ in range(10):  # chains are short; never loop on a cycle
+        seen = seen.__cause__ or seen.__context__ if seen else None
+        if seen is None:
+            break
+        if isinstance(seen, OSError):
+            deepest = seen
+    return deepest
 
 
 def retry_after_seconds(value: str | None) -> float | None:

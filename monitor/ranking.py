@@ -138,14 +138,23 @@ def compute(
     samples: Iterable[Sample],
     missing: Mapping[str, tuple[str, ...]] | None = None,
     window_label: str = "1h",
+    archived: Mapping[str, tuple[int, int]] | None = None,
 ) -> list[EndpointStats]:
-    """Stats for every endpoint, best first; `missing` maps endpoint id -> unset env vars."""
+    """Stats for every endpoint, best first.
+
+    `missing` maps endpoint id -> unset env vars; `archived` maps endpoint id -> (ok, failed)
+    counts from hourly rollups whose raw probes were pruned (they count toward uptime only).
+    """
     missing = missing or {}
+    archived = archived or {}
     by_endpoint: dict[str, list[Sample]] = {}
     for sample in samples:
         by_endpoint.setdefault(sample.endpoint_id, []).append(sample)
     stats = [
-        _stats(e, by_endpoint.get(e.id, []), missing.get(e.id, ()), window_label) for e in endpoints
+        _stats(
+            e, by_endpoint.get(e.id, []), missing.get(e.id, ()), window_label, archived.get(e.id)
+        )
+        for e in endpoints
     ]
     stats.sort(key=lambda s: (not s.eligible, -s.score, s.id))
     rank = 0
@@ -157,7 +166,11 @@ def compute(
 
 
 def _stats(
-    endpoint: Endpoint, samples: list[Sample], missing: tuple[str, ...], window_label: str
+    endpoint: Endpoint,
+    samples: list[Sample],
+    missing: tuple[str, ...],
+    window_label: str,
+    archived: tuple[int, int] | None,
 ) -> EndpointStats:
     chat = [s for s in samples if s.kind == ProbeKind.CHAT]
     tools = [s for s in samples if s.kind == ProbeKind.TOOLS]
@@ -165,11 +178,12 @@ def _stats(
     counted = [s for s in chat if s.error != ErrorKind.AUTH]
     ok = [s for s in counted if s.ok]
     stats = EndpointStats(endpoint=endpoint, state=State.PENDING, missing=missing)
-    stats.samples = len(counted)
-    stats.ok = len(ok)
-    stats.failed = len(counted) - len(ok)
-    if len(counted) >= MIN_SAMPLES:
-        stats.uptime = len(ok) / len(counted)
+    old_ok, old_failed = archived or (0, 0)
+    stats.ok = len(ok) + old_ok
+    stats.failed = len(counted) - len(ok) + old_failed
+    stats.samples = stats.ok + stats.failed
+    if stats.samples >= MIN_SAMPLES:
+        stats.uptime = stats.ok / stats.samples
     ttfts = sorted(s.ttft_ms for s in ok if s.ttft_ms is not None)
     totals = sorted(s.total_ms for s in ok if s.total_ms is not None)
     speeds = sorted(s.tokens_per_s for s in ok if s.tokens_per_s is not None)

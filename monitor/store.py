@@ -380,6 +380,29 @@ class Store:
                 for r in rows
             ]
 
+    def archived_counts(self, since: datetime) -> dict[str, tuple[int, int]]:
+        """(ok, failed) chat probes per endpoint from hourly rollups, for the hours since
+        `since` whose raw rows were pruned, so long windows keep their uptime."""
+        with self._read() as session, self._guard():
+            oldest = session.exec(select(func.min(Probe.started_at))).one()
+            if oldest is None:
+                return {}
+            boundary = as_utc(oldest).replace(minute=0, second=0, microsecond=0)
+            query = (
+                select(
+                    RollupHour.endpoint_id,
+                    func.sum(RollupHour.ok_count),
+                    func.sum(RollupHour.fail_count),
+                )
+                .where(
+                    col(RollupHour.hour) >= as_utc(since),
+                    col(RollupHour.hour) < boundary,
+                    RollupHour.kind == "chat",
+                )
+                .group_by(col(RollupHour.endpoint_id))
+            )
+            return {eid: (int(ok or 0), int(fail or 0)) for eid, ok, fail in session.exec(query)}
+
     def recent(self, endpoint_id: str, limit: int = 50) -> list[Probe]:
         query = (
             select(Probe)

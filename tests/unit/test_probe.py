@@ -329,3 +329,14 @@ def test_retry_after_forms() -> None:
     assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT") == 0  # in the past
     assert retry_after_seconds("soon") is None
     assert retry_after_seconds(None) is None
+
+
+async def test_real_refused_connection_is_network() -> None:
+    import socket
+
+    with socket.socket() as sock:  # a port that was just free: nobody listens there
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    endpoint = ENDPOINT.model_copy(update={"base_url": f"http://127.0.0.1:{port}/v1"})
+    r = await run(endpoint)
+    assert r.error is ErrorKind.NETWORK and r.message == "connection refused by 127.0.0.1"

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from monitor.catalog import Endpoint
 from monitor.probe import ErrorKind
+from monitor.ranking import compute
 from monitor.store import Claim, Finished, Store, StoreError
 from tests.helpers import result
 
@@ -126,3 +128,18 @@ def test_newer_schema_is_refused(tmp_path: Path) -> None:
 def test_sqlite_runs_in_wal_mode(store: Store) -> None:
     with store.writer.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+
+
+def test_long_windows_keep_uptime_after_pruning(store: Store) -> None:
+    now = datetime.now(UTC)
+    old = now - timedelta(days=5)
+    store.add([result("a", at=old), result("a", at=old, ok=False), result("a", at=old)])
+    store.add([result("a", at=now - timedelta(minutes=m)) for m in range(3)])
+    store.prune(now - timedelta(days=1))
+    week = now - timedelta(days=7)
+    assert store.archived_counts(week) == {"a": (2, 1)}
+    assert store.archived_counts(now - timedelta(hours=1)) == {}
+    endpoint = Endpoint(id="a", name="A", base_url="https://a.test/v1", model="m")
+    (stats,) = compute([endpoint], store.samples(week), archived=store.archived_counts(week))
+    assert (stats.ok, stats.failed, stats.samples) == (5, 1, 6)
+    assert stats.uptime == pytest.approx(5 / 6)
