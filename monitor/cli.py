@@ -12,16 +12,25 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from monitor.catalog import Catalog, Endpoint
     from monitor.probe import ProbeSettings
+    from monitor.ranking import EndpointStats
     from monitor.scheduler import Outcome, ScheduleSettings
     from monitor.store import Store
 
 EXIT_OK, EXIT_UNHEALTHY, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+PER: dict[str | int, str] = {
+    "rpm": "min",
+    "rph": "h",
+    "rpd": "day",
+    60: "min",
+    3600: "h",
+    86400: "day",
+}
 
 
 class UsageError(Exception):
@@ -135,8 +144,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo = add(
         "demo",
         "the dashboard on a simulated provider fleet on 127.0.0.1 (no key, no network)",
-        "  oss-monitor demo\n  oss-monitor demo --headless --seconds 20",
-        [probing],
+        "  oss-monitor demo\n  oss-monitor demo --headless --seconds 20\n"
+        "  oss-monitor demo --db sqlite:///demo.db      keep the simulated probes afterwards",
+        [common, probing],
     )
     demo.add_argument(
         "--headless", action="store_true", help="print probe lines instead of the dashboard"
@@ -364,22 +374,59 @@ def _print_round(outcomes: Sequence[Outcome]) -> None:
     console.print(f"{len(outcomes)} probes: {summary}")
 
 
+def _ranking(
+    endpoints: Sequence[Endpoint], store: Store, env: Mapping[str, str], window: str
+) -> list[EndpointStats]:
+    """Stats from the store, best first (blocking: call it in a thread from async code)."""
+    from datetime import UTC, datetime
+
+    from monitor.catalog import resolve
+    from monitor.ranking import compute, parse_window
+
+    since = datetime.now(UTC) - parse_window(window)
+    missing = {e.id: resolve(e, env).missing for e in endpoints}
+    archived = store.archived_counts(since)
+    return compute(endpoints, store.samples(since), missing, window, archived)
+
+
+def _summary_line(stats: Sequence[EndpointStats]) -> str:
+    from datetime import datetime
+
+    counts: dict[str, int] = {}
+    for s in stats:
+        label = s.state.value.replace("_", "-")
+        counts[label] = counts.get(label, 0) + 1
+    states = ", ".join(f"{n} {label}" for label, n in counts.items())
+    best = next((s for s in stats if s.rank == 1), None)
+    lead = f"best: {best.id} ({best.why})" if best else "no endpoint is usable yet"
+    return f"── {datetime.now():%H:%M:%S}  {states} · {lead}"
+
+
 def _probe_forever(
     endpoints: list[Endpoint],
     store: Store,
     probe_settings: ProbeSettings,
     schedule: ScheduleSettings,
     env: dict[str, str],
+    seconds: float | None = None,
+    simulated: bool = False,
 ) -> int:
+    """Probe continuously with a live log and a summary line a minute; Ctrl-C stops.
+
+    With `seconds`, stop after that long and print the ranking table.
+    """
+    import math
+
     import anyio
 
     from monitor.scheduler import Event, ProbeLanded, ProbeSkipped, open_scheduler
 
     console = _console()
+    note = " SIMULATED data from the local fleet;" if simulated else ""
     console.print(
         f"probing {len(endpoints)} endpoints every ≥{schedule.interval_s:g} s "
-        f"(budget {schedule.budget_fraction:.0%} of each quota), storing in {store.display}; "
-        "Ctrl-C stops"
+        f"(budget {schedule.budget_fraction:.0%} of each quota), storing in {store.display};"
+        f"{note} Ctrl-C stops"
     )
 
     def show(event: Event) -> None:
@@ -399,37 +446,43 @@ def _probe_forever(
         elif isinstance(event, ProbeSkipped):
             console.print(f"[dim]skip {event.endpoint_id}: {event.reason}[/]")
 
+    async def summarise() -> None:
+        every = max(30.0, schedule.interval_s)
+        while True:
+            await anyio.sleep(every)
+            stats = await anyio.to_thread.run_sync(_ranking, endpoints, store, env, "15m")
+            console.print(f"[bold]{_summary_line(stats)}[/]")
+
     async def run() -> None:
-        async with open_scheduler(
-            endpoints, store, env, probe_settings, schedule, show
-        ) as scheduler:
-            await scheduler.run()
+        with anyio.move_on_after(seconds if seconds else math.inf):
+            async with (
+                open_scheduler(endpoints, store, env, probe_settings, schedule, show) as sched,
+                anyio.create_task_group() as group,
+            ):
+                group.start_soon(summarise)
+                await sched.run()
 
     anyio.run(run)
+    if seconds:
+        label = f"the last {seconds:g} s" + (" (SIMULATED data)" if simulated else "")
+        _print_rank(_ranking(endpoints, store, env, "15m"), label)
     return EXIT_OK
 
 
 def cmd_rank(args: argparse.Namespace) -> int:
-    from datetime import UTC, datetime
-
-    from monitor.catalog import resolve
-    from monitor.ranking import compute, parse_window
+    from monitor.ranking import parse_window
 
     try:
-        window = parse_window(args.window)
+        parse_window(args.window)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     catalog = _catalog(args)
-    store = _store(args)
-    since = datetime.now(UTC) - window
-    missing = {e.id: resolve(e, os.environ).missing for e in catalog.providers}
-    archived = store.archived_counts(since)
-    stats = compute(catalog.enabled(), store.samples(since), missing, args.window, archived)
+    stats = _ranking(catalog.enabled(), _store(args), os.environ, args.window)
     if args.json:
         print(json.dumps([s.as_json() for s in stats], indent=2))
     else:
         _print_rank(stats, args.window)
-    return EXIT_OK if any(s.rank for s in stats if s.state.value in ("up", "degraded")) else 1
+    return EXIT_OK if any(s.state.value in ("up", "degraded") for s in stats) else 1
 
 
 def _print_rank(stats: Sequence[Any], window: str) -> None:
@@ -469,9 +522,7 @@ def cmd_providers(args: argparse.Namespace) -> int:
     rows: list[dict[str, Any]] = []
     for e in catalog.providers:
         creds = resolve(e, os.environ)
-        budget = ", ".join(
-            f"{n}/{ {60: 'min', 3600: 'h', 86400: 'day'}[w] }" for w, n in budget_limits(e, 0.05)
-        )
+        budget = " ".join(f"{n}/{PER[w]}" for w, n in budget_limits(e, 0.05))
         rows.append(
             {
                 "id": e.id,
@@ -498,8 +549,8 @@ def cmd_providers(args: argparse.Namespace) -> int:
         title=f"{len(rows)} endpoints ({enabled} enabled) from {', '.join(map(str, paths))}",
         title_justify="left",
     )
-    for name in ("id", "on", "key", "free", "$ in/out per 1M", "quota", "probe budget", "model"):
-        table.add_column(name)
+    for name in ("id", "on", "key", "free", "$ in/out per 1M", "quota", "probe budget"):
+        table.add_column(name, no_wrap=name in ("id", "key"))
     for row in rows:
         price = row["price"]
         quota = row["quota"]
@@ -509,9 +560,8 @@ def cmd_providers(args: argparse.Namespace) -> int:
             row["key"],
             "yes" if row["free"] else "",
             f"{price['input']:g} / {price['output']:g}" if price else "",
-            " ".join(f"{v}/{k[1:]}" for k, v in quota.items()) if quota else "",
+            " ".join(f"{v}/{PER[k]}" for k, v in quota.items()) if quota else "",
             row["probe_budget"],
-            row["model"],
             style=None if row["enabled"] else "dim",
         )
     _console().print(table)
@@ -550,6 +600,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from monitor.fleet import FleetServer, catalogue_yaml, load_profile
     from monitor.store import Store
 
+    if args.providers:
+        raise UsageError(
+            "demo probes its own simulated catalogue; for your providers run "
+            f"`oss-monitor dashboard --providers {args.providers}`"
+        )
     profile = load_profile(args.profile)
     # A lively demo: probe often and let probes use half of each simulated quota.
     args.interval = args.interval or 5.0
@@ -563,48 +618,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
         catalogue = Path(tmp, "providers.yaml")
         catalogue.write_text(catalogue_yaml(profile, server.base_url))
         catalog = load_catalog(str(catalogue))
-        store = Store(f"sqlite:///{Path(tmp, 'demo.db')}")
+        # Simulated probes never land in the user's real store unless --db asks for it.
+        store = Store(args.db or f"sqlite:///{Path(tmp, 'demo.db')}")
         env = {**os.environ, **server.env()}
         if args.headless:
-            if args.seconds:
-                return _run_for(args.seconds, catalog, store, probe_settings, schedule, env)
-            return _probe_forever(catalog.enabled(), store, probe_settings, schedule, env)
+            return _probe_forever(
+                catalog.enabled(), store, probe_settings, schedule, env, args.seconds, True
+            )
         from monitor.tui.app import run_dashboard
 
         return run_dashboard(
             catalog, store, env, probe_settings, schedule, probing=True, simulated=True
         )
-
-
-def _run_for(
-    seconds: float,
-    catalog: Catalog,
-    store: Store,
-    probe_settings: ProbeSettings,
-    schedule: ScheduleSettings,
-    env: dict[str, str],
-) -> int:
-    """Probe the fleet for a while, then print the ranking (a demo without a terminal UI)."""
-    from datetime import UTC, datetime, timedelta
-
-    import anyio
-
-    from monitor.catalog import resolve
-    from monitor.ranking import compute
-    from monitor.scheduler import open_scheduler
-
-    async def run() -> None:
-        with anyio.move_on_after(seconds):
-            endpoints = catalog.enabled()
-            async with open_scheduler(endpoints, store, env, probe_settings, schedule) as sched:
-                await sched.run()
-
-    anyio.run(run)
-    since = datetime.now(UTC) - timedelta(seconds=seconds + 60)
-    missing = {e.id: resolve(e, env).missing for e in catalog.providers}
-    stats = compute(catalog.enabled(), store.samples(since), missing, f"{seconds:g}s")
-    _print_rank(stats, f"the last {seconds:g} s (SIMULATED data)")
-    return EXIT_OK
 
 
 def cmd_dashboard(args: argparse.Namespace) -> int:
