@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from monitor.scheduler import Outcome, ScheduleSettings
     from monitor.store import Store
 
+from monitor.export_cli import add_export_parser, cmd_export
+
 EXIT_OK, EXIT_UNHEALTHY, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 PER: dict[str | int, str] = {
     "rpm": "min",
@@ -210,6 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
     fleet.add_argument("--port", type=int, default=0, help="port (default: any free one)")
     fleet.add_argument("--write-providers", metavar="FILE", help="write a catalogue for it")
     fleet.add_argument("--profile", metavar="FILE", help="fleet profile instead of the built-in")
+    add_export_parser(sub, common)
     return parser
 
 
@@ -374,7 +377,7 @@ def _print_round(outcomes: Sequence[Outcome]) -> None:
     console.print(f"{len(outcomes)} probes: {summary}")
 
 
-def _ranking(
+def current_ranking(
     endpoints: Sequence[Endpoint], store: Store, env: Mapping[str, str], window: str
 ) -> list[EndpointStats]:
     """Stats from the store, best first (blocking: call it in a thread from async code)."""
@@ -450,7 +453,7 @@ def _probe_forever(
         every = max(30.0, schedule.interval_s)
         while True:
             await anyio.sleep(every)
-            stats = await anyio.to_thread.run_sync(_ranking, endpoints, store, env, "15m")
+            stats = await anyio.to_thread.run_sync(current_ranking, endpoints, store, env, "15m")
             console.print(f"[bold]{_summary_line(stats)}[/]")
 
     async def run() -> None:
@@ -465,7 +468,7 @@ def _probe_forever(
     anyio.run(run)
     if seconds:
         label = f"the last {seconds:g} s" + (" (SIMULATED data)" if simulated else "")
-        _print_rank(_ranking(endpoints, store, env, "15m"), label)
+        _print_rank(current_ranking(endpoints, store, env, "15m"), label)
     return EXIT_OK
 
 
@@ -477,7 +480,7 @@ def cmd_rank(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     catalog = _catalog(args)
-    stats = _ranking(catalog.enabled(), _store(args), os.environ, args.window)
+    stats = current_ranking(catalog.enabled(), _store(args), os.environ, args.window)
     if args.json:
         print(json.dumps([s.as_json() for s in stats], indent=2))
     else:
@@ -663,6 +666,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "providers": cmd_providers,
     "prune": cmd_prune,
     "fleet": cmd_fleet,
+    "export": cmd_export,
 }
 
 

@@ -19,7 +19,7 @@ from monitor.store import Store
 from tests.helpers import FLEET_KEY, result, sim
 
 Start = Callable[..., tuple[FleetServer, Path]]
-COMMANDS = ["dashboard", "demo", "probe", "rank", "providers", "prune", "fleet"]
+COMMANDS = ["dashboard", "demo", "probe", "rank", "providers", "prune", "fleet", "export"]
 
 
 def cli(

@@ -1,0 +1,197 @@
+"""Write the chosen endpoint into coding tools' configs, safely.
+
+`plan_export` reads the tool's file and computes the new text without writing anything (a dry
+run shows its diff); `apply_export` writes it atomically after a timestamped backup and
+records how to undo; `undo_export` puts back the file as it was before our last export.
+Only our own entry and the selected model change: every other byte of the file is kept.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from monitor.catalog import Endpoint, resolve
+from monitor.export import aider, codex, continue_dev, crush, files, kilo_legacy, opencode
+from monitor.export.common import ExportError, Target, Writer
+
+__all__ = [
+    "TOOLS",
+    "ExportError",
+    "ExportPlan",
+    "ExportResult",
+    "apply_export",
+    "default_config_path",
+    "plan_export",
+    "undo_export",
+]
+
+_WRITERS: dict[str, Writer] = {
+    "opencode": opencode.OPENCODE,
+    "kilo": opencode.KILO,
+    "kilo-legacy": kilo_legacy.WRITER,
+    "crush": crush.WRITER,
+    "continue": continue_dev.WRITER,
+    "aider": aider.WRITER,
+    "codex": codex.WRITER,
+}
+TOOLS: dict[str, str] = {tool: writer.name for tool, writer in _WRITERS.items()}
+
+
+@dataclass(frozen=True)
+class ExportPlan:
+    tool: str
+    path: Path  # the file that will be written
+    before: str | None  # current text (None = file does not exist)
+    after: str  # text that will be written
+    diff: str  # unified diff before -> after, with any literal key masked
+    changed: bool  # False when exporting again changes nothing (idempotent)
+    notes: list[str]  # plain sentences for the user
+    mode: int | None  # file mode to write (0o600 when it holds a literal key)
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    tool: str
+    path: Path
+    backup: Path | None  # made before the change (None if the file was new or nothing changed)
+    changed: bool
+    message: str
+
+
+def default_config_path(tool: str, env: Mapping[str, str] | None = None) -> Path:
+    return _writer(tool).default_path(os.environ if env is None else env)
+
+
+def plan_export(
+    tool: str,
+    endpoint: Endpoint,
+    *,
+    config: Path | None = None,
+    include_key: bool = False,
+    env: Mapping[str, str] | None = None,
+    router_url: str | None = None,
+) -> ExportPlan:
+    env = os.environ if env is None else env
+    writer = _writer(tool)
+    if router_url is not None:
+        raise ExportError("exporting the local router is not yet supported; export an endpoint")
+    path = Path(config).expanduser() if config else writer.default_path(env)
+    target = _target(endpoint, env, include_key)
+    existing = files.read(path)
+    before = existing.text if existing else None
+    rendered = writer.render(before, target, path)
+    after = rendered.after
+    changed = after != before
+    if changed:
+        files.check_writable(path)
+    secrets = [s for s in (target.key, resolve(endpoint, env).api_key) if s]
+    holds_key = any(s in after for s in secrets)
+    return ExportPlan(
+        tool=tool,
+        path=path,
+        before=before,
+        after=after,
+        diff=_diff(path, before, after, secrets) if changed else "",
+        changed=changed,
+        notes=rendered.notes,
+        mode=_mode(existing, holds_key),
+    )
+
+
+def apply_export(plan: ExportPlan, *, env: Mapping[str, str] | None = None) -> ExportResult:
+    """Write the plan; `env` (default os.environ) locates the undo record, as in plan_export."""
+    env = os.environ if env is None else env
+    if not plan.changed:
+        return ExportResult(
+            plan.tool,
+            plan.path,
+            None,
+            False,
+            f"{plan.path} is already up to date; nothing changed.",
+        )
+    current = files.read(plan.path)
+    if (current.text if current else None) != plan.before:
+        raise ExportError(f"{plan.path} changed since the export was planned; export again")
+    backup = files.backup(plan.path, current.text, current.mode) if current else None
+    files.write_atomic(plan.path, plan.after, plan.mode or files.NEW_FILE_MODE)
+    record = files.Record(str(plan.path), str(backup) if backup else None, files.digest(plan.after))
+    files.save_record(plan.tool, record, env)
+    kept = f"the previous version is in {backup}" if backup else "the file is new"
+    message = (
+        f"Wrote {plan.path} ({kept}); `oss-monitor export {plan.tool} --undo` "
+        "(or `u` in the dashboard) undoes it."
+    )
+    return ExportResult(plan.tool, plan.path, backup, True, message)
+
+
+def undo_export(
+    tool: str, *, config: Path | None = None, env: Mapping[str, str] | None = None
+) -> ExportResult:
+    env = os.environ if env is None else env
+    _writer(tool)
+    record = files.load_record(tool, env)
+    if record is None:
+        raise ExportError(f"there is no export to {TOOLS[tool]} to undo")
+    path = Path(record.path)
+    if config is not None and Path(config).expanduser().resolve() != path.resolve():
+        raise ExportError(f"our last export to {TOOLS[tool]} wrote {path}, not {config}")
+    current = files.read(path)
+    if current is None or files.digest(current.text) != record.written:
+        where = f"its backup is {record.backup}" if record.backup else "we had created it"
+        raise ExportError(
+            f"{path} was changed after our export, so undo would lose those edits; {where}"
+        )
+    if record.backup is None:
+        files.check_writable(path)
+        path.resolve().unlink()
+        files.drop_record(tool, env)
+        return ExportResult(tool, path, None, True, f"Deleted {path}, which our export created.")
+    backup = Path(record.backup)
+    saved = files.read(backup)
+    if saved is None:
+        raise ExportError(f"the backup {backup} is gone, so {path} cannot be restored")
+    files.write_atomic(path, saved.text, saved.mode)
+    files.drop_record(tool, env)
+    return ExportResult(tool, path, backup, True, f"Restored {path} from {backup}.")
+
+
+def _writer(tool: str) -> Writer:
+    if tool not in _WRITERS:
+        raise ExportError(f"unknown tool {tool!r}; choose one of {', '.join(_WRITERS)}")
+    return _WRITERS[tool]
+
+
+def _target(endpoint: Endpoint, env: Mapping[str, str], include_key: bool) -> Target:
+    creds = resolve(endpoint, env)
+    url_missing = [v for v in endpoint.url_vars if v in creds.missing]
+    if url_missing:
+        raise ExportError(
+            f"{endpoint.id}'s URL needs {' and '.join(url_missing)}; set it and export again"
+        )
+    if include_key and endpoint.api_key_env and creds.api_key is None:
+        raise ExportError(
+            f"{endpoint.api_key_env} is not set; set it or export without --include-key"
+        )
+    key = creds.api_key if include_key else None
+    return Target(endpoint=endpoint, url=creds.url, key_env=endpoint.api_key_env, key=key)
+
+
+def _mode(existing: files.Existing | None, holds_key: bool) -> int:
+    """0600 whenever the text holds a literal key; otherwise the file keeps its mode."""
+    if holds_key:
+        return files.SECRET_MODE
+    return existing.mode if existing else files.NEW_FILE_MODE
+
+
+def _diff(path: Path, before: str | None, after: str, secrets: list[str]) -> str:
+    old = (before or "").splitlines(keepends=True)
+    new = after.splitlines(keepends=True)
+    name = str(path)
+    text = "".join(difflib.unified_diff(old, new, "/dev/null" if before is None else name, name))
+    for secret in secrets:
+        text = text.replace(secret, "***")
+    return text

@@ -1,0 +1,70 @@
+"""Round-trip YAML (ruamel.yaml) so comments, order and quoting of the user's file survive."""
+
+from __future__ import annotations
+
+import io
+import itertools
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from monitor.export.common import ExportError, parse_failure
+
+Style = tuple[int, int, int]  # mapping indent, sequence indent, dash offset
+DEFAULT_STYLE: Style = (2, 2, 0)
+STYLES: list[Style] = [
+    (m, s, o) for m, s, o in itertools.product((2, 4, 3), (2, 4, 6, 3), (0, 2, 4, 1)) if o <= s - 2
+]
+
+
+def _yaml(style: Style) -> YAML:
+    yaml = YAML()
+    yaml.preserve_quotes = True
+    yaml.width = 4096  # never re-wrap the user's long lines
+    yaml.indent(mapping=style[0], sequence=style[1], offset=style[2])
+    return yaml
+
+
+def load(before: str | None, path: Path) -> CommentedMap | None:
+    """The top-level mapping, or None for a missing or empty file."""
+    if before is None or not before.strip():
+        return None
+    try:
+        data = _yaml(DEFAULT_STYLE).load(before)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        raise parse_failure(path, line, f"YAML error: {exc.problem or exc.context}") from None
+    except YAMLError as exc:
+        raise parse_failure(path, 1, f"YAML error: {exc}") from None
+    if data is None:
+        return None
+    if not isinstance(data, CommentedMap):
+        raise ExportError(
+            f"{path}:1: the top level must be a mapping; fix the file, nothing was changed"
+        )
+    return data
+
+
+def dump(data: Any, before: str | None) -> str:
+    """Emit `data` in the indentation style under which `before` re-emits unchanged."""
+    return _emit(data, _style(before))
+
+
+def _style(before: str | None) -> Style:
+    if before is None or not before.strip():
+        return DEFAULT_STYLE
+    original = _yaml(DEFAULT_STYLE).load(before)
+    for style in STYLES:
+        if _emit(original, style) == before:
+            return style
+    return DEFAULT_STYLE  # a file mixing styles gets ruamel's normal form
+
+
+def _emit(data: Any, style: Style) -> str:
+    out = io.StringIO()
+    _yaml(style).dump(data, out)
+    return out.getvalue()

@@ -1,0 +1,158 @@
+"""`oss-monitor export` end to end: a tiny catalogue, a tmp store, the config of a tool."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from monitor.export import TOOLS
+from monitor.export_cli import TOOL_IDS, add_export_parser, cmd_export
+from monitor.probe import ErrorKind, ProbeResult
+from monitor.store import Store
+
+CATALOGUE = """\
+model: gpt-oss-120b
+providers:
+  - id: fast
+    name: Fast Cloud
+    base_url: https://fast.example/v1
+    model: gpt-oss-120b
+    api_key_env: FAST_KEY
+  - id: broken
+    name: Broken Cloud
+    base_url: https://broken.example/v1
+    model: gpt-oss-120b
+    api_key_env: BROKEN_KEY
+  - id: keyless-missing
+    name: Needs A Key
+    base_url: https://nokey.example/v1
+    model: gpt-oss-120b
+    api_key_env: UNSET_KEY_FOR_TEST
+"""
+
+
+def probe(endpoint_id: str, ok: bool, minutes_ago: int) -> ProbeResult:
+    return ProbeResult(
+        endpoint_id=endpoint_id,
+        started_at=datetime.now(UTC) - timedelta(minutes=minutes_ago),
+        ok=ok,
+        error=None if ok else ErrorKind.SERVER,
+        status=200 if ok else 500,
+        ttft_ms=150.0 if ok else None,
+        total_ms=400.0 if ok else 20.0,
+        output_tokens=32 if ok else None,
+        tokens_per_s=200.0 if ok else None,
+    )
+
+
+@pytest.fixture
+def setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[argparse.ArgumentParser, Path]:
+    providers = tmp_path / "providers.yaml"
+    providers.write_text(CATALOGUE)
+    db = f"sqlite:///{tmp_path / 'probes.db'}"
+    store = Store(db)
+    store.add([probe("fast", True, m) for m in (30, 20, 10)])
+    store.add([probe("broken", True, 30), probe("broken", False, 20), probe("broken", False, 5)])
+    store.close()
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    monkeypatch.delenv("XDG_DATA_HOME", raising=False)
+    monkeypatch.delenv("UNSET_KEY_FOR_TEST", raising=False)
+    monkeypatch.setenv("FAST_KEY", "fk-secret-1234567890")
+    monkeypatch.setenv("BROKEN_KEY", "bk-secret-1234567890")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--providers")
+    common.add_argument("--db")
+    parser = argparse.ArgumentParser(prog="oss-monitor")
+    add_export_parser(parser.add_subparsers(dest="command"), common)
+    parser.set_defaults(where=["--providers", str(providers), "--db", db])
+    return parser, tmp_path
+
+
+def run(parser: argparse.ArgumentParser, *argv: str) -> int:
+    where = parser.get_default("where")
+    return cmd_export(parser.parse_args(["export", *argv, *where]))
+
+
+def test_cli_tool_ids_match_the_package() -> None:
+    assert list(TOOL_IDS) == list(TOOLS)
+
+
+def test_best_endpoint_is_exported_and_undone(
+    setup: tuple[argparse.ArgumentParser, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    parser, tmp = setup
+    config = tmp / "opencode.json"
+    assert run(parser, "opencode", "--config", str(config), "--dry-run") == 0
+    out = capsys.readouterr().out
+    assert "Exporting fast (Fast Cloud), best over 1h: 100.0% up" in out
+    assert f"+++ {config}" in out and not config.exists()
+
+    assert run(parser, "opencode", "--config", str(config)) == 0
+    out = capsys.readouterr().out
+    data = json.loads(config.read_text())
+    assert data["model"] == "oss-monitor/gpt-oss-120b"
+    assert data["provider"]["oss-monitor"]["options"]["apiKey"] == "{env:FAST_KEY}"
+    assert "fk-secret" not in config.read_text() and "--undo" in out
+
+    assert run(parser, "opencode", "--config", str(config)) == 0
+    assert "already uses fast" not in capsys.readouterr().out  # applied, not a dry run
+    assert run(parser, "opencode", "--undo", "--config", str(config)) == 0
+    assert not config.exists() and "Deleted" in capsys.readouterr().out
+
+
+def test_down_endpoint_is_refused_unless_forced(
+    setup: tuple[argparse.ArgumentParser, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    parser, tmp = setup
+    config = tmp / "crush.json"
+    assert run(parser, "crush", "--endpoint", "broken", "--config", str(config)) == 1
+    assert "broken cannot be used now (down" in capsys.readouterr().err
+    assert not config.exists()
+    assert run(parser, "crush", "--endpoint", "broken", "--config", str(config), "--force") == 0
+    assert "broken.example" in config.read_text()
+
+
+def test_endpoint_without_key_is_refused(
+    setup: tuple[argparse.ArgumentParser, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    parser, tmp = setup
+    code = run(parser, "aider", "--endpoint", "keyless-missing", "--config", str(tmp / "a.yml"))
+    assert code == 1
+    assert "no key: set UNSET_KEY_FOR_TEST" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["opencode", "--endpoint", "nope"], "no endpoint 'nope' in the catalogue"),
+        (["opencode", "--window", "soon"], "is not a duration"),
+        (["codex", "--endpoint", "fast"], "Codex needs the Responses API"),
+        (["opencode", "--undo"], "no export to OpenCode to undo"),
+    ],
+)
+def test_bad_input_is_one_sentence_and_exit_2(
+    setup: tuple[argparse.ArgumentParser, Path],
+    capsys: pytest.CaptureFixture[str],
+    argv: list[str],
+    message: str,
+) -> None:
+    parser, tmp = setup
+    assert run(parser, *argv, "--config", str(tmp / "cfg")) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("oss-monitor: ") and message in err and "Traceback" not in err
+
+
+def test_malformed_config_exits_2_and_is_untouched(
+    setup: tuple[argparse.ArgumentParser, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    parser, tmp = setup
+    config = tmp / "opencode.jsonc"
+    config.write_text('{\n  "model": \n}\n')
+    assert run(parser, "opencode", "--config", str(config)) == 2
+    assert f"{config}:3: " in capsys.readouterr().err
+    assert config.read_text() == '{\n  "model": \n}\n'

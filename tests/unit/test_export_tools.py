@@ -1,0 +1,336 @@
+"""Each tool writer on real-looking configs: missing, empty, with comments and other providers,
+with our entry already, malformed, read-only, and behind a symlink."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from monitor.catalog import Endpoint, Price
+from monitor.export import TOOLS, ExportError, apply_export, plan_export
+from monitor.export.jsonc import parse
+
+FIXTURES = Path(__file__).parent / "fixtures" / "export"
+KEY = "gsk-test-0000000000"
+GROQ = Endpoint(
+    id="groq",
+    name="Groq",
+    base_url="https://api.groq.com/openai/v1",
+    model="openai/gpt-oss-120b",
+    api_key_env="GROQ_API_KEY",
+    price=Price(input=0.15, output=0.6),
+)
+CEREBRAS = Endpoint(
+    id="cerebras",
+    name="Cerebras",
+    base_url="https://api.cerebras.ai/v1",
+    model="gpt-oss-120b",
+    api_key_env="CEREBRAS_API_KEY",
+    context=65536,
+    max_output=16384,
+)
+
+# tool -> (fixture with comments and other providers, a malformed text, its error line)
+CASES: dict[str, tuple[str, str, int]] = {
+    "opencode": ("opencode.jsonc", '{\n  "provider": {\n    "x": 1\n  }}\n}\n', 5),
+    "kilo": ("kilo.jsonc", '{\n  "model": "a" "b"\n}\n', 2),
+    "kilo-legacy": ("kilo-legacy.json", '{\n  "providerProfiles": {},\n}\n', 3),
+    "crush": ("crush.json", '{\n  // comments are not JSON\n  "providers": {}\n}\n', 2),
+    "continue": ("continue.yaml", "name: x\nmodels:\n  - name: a\n   bad: indent\n", 4),
+    "aider": ("aider.conf.yml", "model: sonnet\ndark-mode: [true\n", 3),
+    "codex": ("codex.toml", 'model = "x"\n[model_providers\n', 2),
+}
+
+OPENCODE_ENTRY = {
+    "npm": "@ai-sdk/openai-compatible",
+    "name": "oss-monitor: Groq",
+    "options": {"baseURL": "https://api.groq.com/openai/v1", "apiKey": "{env:GROQ_API_KEY}"},
+    "models": {
+        "openai/gpt-oss-120b": {
+            "name": "gpt-oss-120b (Groq)",
+            "limit": {"context": 131072, "output": 32768},
+        }
+    },
+}
+FRESH: dict[str, Any] = {
+    "opencode": {
+        "$schema": "https://opencode.ai/config.json",
+        "provider": {"oss-monitor": OPENCODE_ENTRY},
+        "model": "oss-monitor/openai/gpt-oss-120b",
+    },
+    "kilo": {
+        "$schema": "https://app.kilo.ai/config.json",
+        "provider": {"oss-monitor": OPENCODE_ENTRY},
+        "model": "oss-monitor/openai/gpt-oss-120b",
+    },
+    "kilo-legacy": {
+        "providerProfiles": {
+            "currentApiConfigName": "oss-monitor",
+            "apiConfigs": {
+                "oss-monitor": {
+                    "id": "oss-monitor",
+                    "apiProvider": "openai",
+                    "openAiBaseUrl": "https://api.groq.com/openai/v1",
+                    "openAiApiKey": "",
+                    "openAiModelId": "openai/gpt-oss-120b",
+                    "openAiCustomModelInfo": {
+                        "contextWindow": 131072,
+                        "maxTokens": 32768,
+                        "supportsImages": False,
+                        "supportsPromptCache": False,
+                    },
+                    "openAiStreamingEnabled": True,
+                }
+            },
+            "modeApiConfigs": {"code": "oss-monitor"},
+        },
+        "globalSettings": {},
+    },
+    "crush": {
+        "$schema": "https://charm.land/crush.json",
+        "providers": {
+            "oss-monitor": {
+                "name": "oss-monitor: Groq",
+                "type": "openai-compat",
+                "base_url": "https://api.groq.com/openai/v1",
+                "api_key": "$GROQ_API_KEY",
+                "models": [
+                    {
+                        "id": "openai/gpt-oss-120b",
+                        "name": "gpt-oss-120b (Groq)",
+                        "context_window": 131072,
+                        "default_max_tokens": 32768,
+                        "cost_per_1m_in": 0.15,
+                        "cost_per_1m_out": 0.6,
+                        "can_reason": True,
+                    }
+                ],
+            }
+        },
+        "models": {"large": {"provider": "oss-monitor", "model": "openai/gpt-oss-120b"}},
+    },
+    "continue": {
+        "name": "Local Config",
+        "version": "1.0.0",
+        "schema": "v1",
+        "models": [
+            {
+                "name": "gpt-oss-120b (oss-monitor)",
+                "provider": "openai",
+                "model": "openai/gpt-oss-120b",
+                "apiBase": "https://api.groq.com/openai/v1",
+                "apiKey": "${{ secrets.GROQ_API_KEY }}",
+                "roles": ["chat", "edit", "apply"],
+                "defaultCompletionOptions": {"contextLength": 131072, "maxTokens": 32768},
+            }
+        ],
+    },
+    "aider": {
+        "model": "openai/openai/gpt-oss-120b",
+        "openai-api-base": "https://api.groq.com/openai/v1",
+    },
+    "codex": {
+        "model": "openai/gpt-oss-120b",
+        "model_provider": "oss-monitor",
+        "model_providers": {
+            "oss-monitor": {
+                "name": "oss-monitor: Groq",
+                "base_url": "https://api.groq.com/openai/v1",
+                "env_key": "GROQ_API_KEY",
+                "wire_api": "responses",
+            }
+        },
+    },
+}
+
+
+def load(tool: str, text: str) -> Any:
+    if tool in ("continue", "aider"):
+        return yaml.safe_load(text)
+    if tool == "codex":
+        return tomllib.loads(text)
+    node = parse(text)
+    assert node is not None
+    return node.value
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    return {"HOME": str(tmp_path / "home"), "GROQ_API_KEY": KEY, "CEREBRAS_API_KEY": "csk-x"}
+
+
+def copy_fixture(tool: str, tmp_path: Path) -> Path:
+    name = CASES[tool][0]
+    path = tmp_path / name
+    path.write_bytes((FIXTURES / name).read_bytes())
+    return path
+
+
+def expected_name(name: str) -> str:
+    stem, _, ext = name.partition(".")
+    return f"{stem}.expected.{ext}"
+
+
+def test_tools_are_in_the_issue_order() -> None:
+    assert list(TOOLS) == ["opencode", "kilo", "kilo-legacy", "crush", "continue", "aider", "codex"]
+
+
+@pytest.mark.parametrize("tool", list(TOOLS))
+def test_missing_file_gets_exactly_our_structure(
+    tool: str, tmp_path: Path, env: dict[str, str]
+) -> None:
+    path = tmp_path / "sub" / "config"
+    plan = plan_export(tool, GROQ, config=path, env=env)
+    assert plan.before is None and plan.changed
+    assert load(tool, plan.after) == FRESH[tool]
+    result = apply_export(plan, env=env)
+    assert path.read_text() == plan.after
+    assert result.backup is None
+    assert path.stat().st_mode & 0o777 == 0o644
+    assert KEY not in path.read_text()
+
+
+@pytest.mark.parametrize("tool", list(TOOLS))
+def test_empty_file_is_filled(tool: str, tmp_path: Path, env: dict[str, str]) -> None:
+    path = tmp_path / "config"
+    path.write_text("\n")
+    plan = plan_export(tool, GROQ, config=path, env=env)
+    assert load(tool, plan.after) == FRESH[tool]
+
+
+@pytest.mark.parametrize("tool", list(TOOLS))
+def test_existing_config_keeps_every_other_byte(
+    tool: str, tmp_path: Path, env: dict[str, str]
+) -> None:
+    path = copy_fixture(tool, tmp_path)
+    plan = plan_export(tool, GROQ, config=path, env=env)
+    # The golden file was reviewed by hand: comments, trailing commas, other providers intact.
+    assert plan.after == (FIXTURES / expected_name(CASES[tool][0])).read_text()
+    assert plan.diff.startswith(f"--- {path}\n+++ {path}\n")
+    result = apply_export(plan, env=env)
+    assert result.changed and result.backup is not None
+    assert result.backup.read_bytes() == (FIXTURES / CASES[tool][0]).read_bytes()
+    assert str(path) in result.message and str(result.backup) in result.message
+
+
+@pytest.mark.parametrize("tool", list(TOOLS))
+def test_second_export_changes_nothing(tool: str, tmp_path: Path, env: dict[str, str]) -> None:
+    path = copy_fixture(tool, tmp_path)
+    apply_export(plan_export(tool, GROQ, config=path, env=env), env=env)
+    written = path.read_bytes()
+    again = plan_export(tool, GROQ, config=path, env=env)
+    assert not again.changed and again.diff == "" and again.after == again.before
+    result = apply_export(again, env=env)
+    assert not result.changed and result.backup is None
+    assert path.read_bytes() == written
+
+
+@pytest.mark.parametrize("tool", [t for t in TOOLS if t != "codex"])
+def test_other_endpoint_replaces_our_entry(tool: str, tmp_path: Path, env: dict[str, str]) -> None:
+    path = copy_fixture(tool, tmp_path)
+    apply_export(plan_export(tool, GROQ, config=path, env=env), env=env)
+    plan = plan_export(tool, CEREBRAS, config=path, env=env)
+    assert plan.changed
+    assert "groq.com" not in plan.after and "api.cerebras.ai" in plan.after
+    assert plan.after.count("oss-monitor: ") <= 1  # one entry of ours, replaced
+
+
+@pytest.mark.parametrize("tool", list(TOOLS))
+def test_malformed_file_is_left_alone(tool: str, tmp_path: Path, env: dict[str, str]) -> None:
+    _, text, line = CASES[tool]
+    path = tmp_path / "config"
+    path.write_text(text)
+    with pytest.raises(ExportError) as info:
+        plan_export(tool, GROQ, config=path, env=env)
+    assert str(info.value).startswith(f"{path}:{line}: ")
+    assert str(info.value).endswith("; fix the file, nothing was changed")
+    assert path.read_text() == text
+
+
+@pytest.mark.parametrize("tool", list(TOOLS))
+def test_read_only_file_is_refused(tool: str, tmp_path: Path, env: dict[str, str]) -> None:
+    path = copy_fixture(tool, tmp_path)
+    path.chmod(0o444)
+    with pytest.raises(ExportError, match="is read-only; make it writable"):
+        plan_export(tool, GROQ, config=path, env=env)
+    assert path.read_bytes() == (FIXTURES / CASES[tool][0]).read_bytes()
+    assert path.stat().st_mode & 0o777 == 0o444
+
+
+@pytest.mark.parametrize("tool", list(TOOLS))
+def test_symlinked_config_stays_a_link(tool: str, tmp_path: Path, env: dict[str, str]) -> None:
+    real = copy_fixture(tool, tmp_path)
+    link = tmp_path / "dotfiles-link"
+    link.symlink_to(real)
+    result = apply_export(plan_export(tool, GROQ, config=link, env=env), env=env)
+    assert link.is_symlink() and link.resolve() == real
+    assert real.read_text() == (FIXTURES / expected_name(CASES[tool][0])).read_text()
+    assert result.backup is not None and result.backup.parent == real.parent
+
+
+@pytest.mark.parametrize("tool", [t for t in TOOLS if t != "codex"])
+def test_include_key_writes_it_with_mode_600(
+    tool: str, tmp_path: Path, env: dict[str, str]
+) -> None:
+    path = copy_fixture(tool, tmp_path)
+    path.chmod(0o644)
+    plan = plan_export(tool, GROQ, config=path, env=env, include_key=True)
+    assert plan.mode == 0o600 and KEY in plan.after
+    assert KEY not in plan.diff and "***" in plan.diff
+    apply_export(plan, env=env)
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert KEY in path.read_text()
+
+
+def test_codex_never_writes_a_key(tmp_path: Path, env: dict[str, str]) -> None:
+    plan = plan_export("codex", GROQ, config=tmp_path / "c.toml", env=env, include_key=True)
+    assert KEY not in plan.after and plan.mode == 0o644
+    assert any("only from the environment" in n for n in plan.notes)
+
+
+def test_codex_refuses_an_endpoint_without_responses_api(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    with pytest.raises(ExportError, match="Codex needs the Responses API, which cerebras"):
+        plan_export("codex", CEREBRAS, config=tmp_path / "c.toml", env=env)
+
+
+def test_kilo_legacy_explains_the_empty_key(tmp_path: Path, env: dict[str, str]) -> None:
+    plan = plan_export("kilo-legacy", GROQ, config=tmp_path / "k.json", env=env)
+    assert (
+        json.loads(plan.after)["providerProfiles"]["apiConfigs"]["oss-monitor"]["openAiApiKey"]
+        == ""
+    )
+    assert any("--include-key" in n for n in plan.notes)
+    assert any("Settings > About > Import" in n for n in plan.notes)
+
+
+def test_include_key_without_the_key_set_is_refused(tmp_path: Path) -> None:
+    env = {"HOME": str(tmp_path)}
+    with pytest.raises(ExportError, match="GROQ_API_KEY is not set"):
+        plan_export("opencode", GROQ, config=tmp_path / "o.json", env=env, include_key=True)
+
+
+def test_default_paths_follow_xdg_and_existing_files(tmp_path: Path) -> None:
+    from monitor.export import default_config_path
+
+    env = {"HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path / "xdg")}
+    assert default_config_path("opencode", env) == tmp_path / "xdg/opencode/opencode.json"
+    (tmp_path / "xdg/opencode").mkdir(parents=True)
+    (tmp_path / "xdg/opencode/config.json").write_text("{}")
+    assert default_config_path("opencode", env) == tmp_path / "xdg/opencode/config.json"
+    assert default_config_path("kilo", env) == tmp_path / "xdg/kilo/kilo.jsonc"
+    assert default_config_path("crush", env) == tmp_path / "xdg/crush/crush.json"
+    assert default_config_path("continue", env) == tmp_path / ".continue/config.yaml"
+    assert default_config_path("aider", env) == tmp_path / ".aider.conf.yml"
+    assert default_config_path("codex", env) == tmp_path / ".codex/config.toml"
+
+
+def test_router_url_is_not_yet_supported(tmp_path: Path, env: dict[str, str]) -> None:
+    with pytest.raises(ExportError, match="not yet supported"):
+        plan_export("opencode", GROQ, config=tmp_path / "o.json", env=env, router_url="http://x")

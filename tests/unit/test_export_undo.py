@@ -1,0 +1,87 @@
+"""Backups, atomic writes, modes and undo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from monitor.export import ExportError, apply_export, plan_export, undo_export
+from monitor.export.files import record_path
+from tests.unit.test_export_tools import CEREBRAS, GROQ, KEY
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    return {"HOME": str(tmp_path / "home"), "GROQ_API_KEY": KEY, "CEREBRAS_API_KEY": "csk-x"}
+
+
+def test_undo_restores_the_file_before_our_last_export(tmp_path: Path, env: dict[str, str]) -> None:
+    path = tmp_path / "opencode.jsonc"
+    original = '{\n  // mine\n  "theme": "dark",\n}\n'
+    path.write_text(original)
+    path.chmod(0o640)
+    first = apply_export(plan_export("opencode", GROQ, config=path, env=env), env=env)
+    assert first.backup is not None and first.backup.stat().st_mode & 0o777 == 0o640
+    assert path.stat().st_mode & 0o777 == 0o640  # mode kept
+    after_groq = path.read_text()
+    apply_export(plan_export("opencode", CEREBRAS, config=path, env=env), env=env)
+    undone = undo_export("opencode", config=path, env=env)
+    assert path.read_text() == after_groq
+    assert "Restored" in undone.message and str(path) in undone.message
+    with pytest.raises(ExportError, match="no export to OpenCode to undo"):
+        undo_export("opencode", env=env)
+
+
+def test_undo_deletes_a_file_we_created(tmp_path: Path, env: dict[str, str]) -> None:
+    path = tmp_path / "new" / "crush.json"
+    apply_export(plan_export("crush", GROQ, config=path, env=env), env=env)
+    result = undo_export("crush", env=env)
+    assert not path.exists() and result.backup is None
+    assert "Deleted" in result.message
+
+
+def test_undo_refuses_when_the_file_was_edited_since(tmp_path: Path, env: dict[str, str]) -> None:
+    path = tmp_path / "c.toml"
+    apply_export(plan_export("codex", GROQ, config=path, env=env), env=env)
+    path.write_text(path.read_text() + "# mine\n")
+    with pytest.raises(ExportError, match="changed after our export"):
+        undo_export("codex", env=env)
+    assert path.read_text().endswith("# mine\n")
+
+
+def test_apply_refuses_a_stale_plan(tmp_path: Path, env: dict[str, str]) -> None:
+    path = tmp_path / ".aider.conf.yml"
+    path.write_text("model: sonnet\n")
+    plan = plan_export("aider", GROQ, config=path, env=env)
+    path.write_text("model: opus\n")
+    with pytest.raises(ExportError, match="changed since the export was planned"):
+        apply_export(plan, env=env)
+    assert path.read_text() == "model: opus\n"
+
+
+def test_write_leaves_no_temp_files_and_records_undo(tmp_path: Path, env: dict[str, str]) -> None:
+    path = tmp_path / "opencode.json"
+    path.write_text("{}\n")
+    apply_export(plan_export("opencode", GROQ, config=path, env=env), env=env)
+    names = sorted(p.name for p in tmp_path.iterdir() if p.name != "home")
+    assert len(names) == 2 and names[0] == "opencode.json"
+    assert names[1].startswith("opencode.json.") and names[1].endswith(".oss-monitor.bak")
+    assert record_path("opencode", env).stat().st_mode & 0o777 == 0o600
+
+
+def test_a_key_already_in_the_file_forces_mode_600(tmp_path: Path, env: dict[str, str]) -> None:
+    path = tmp_path / "opencode.json"
+    path.write_text(f'{{"provider": {{"groq": {{"options": {{"apiKey": "{KEY}"}}}}}}}}\n')
+    path.chmod(0o644)
+    plan = plan_export("opencode", GROQ, config=path, env=env)
+    assert plan.mode == 0o600 and KEY not in plan.diff
+
+
+def test_a_folder_or_binary_file_is_refused(tmp_path: Path, env: dict[str, str]) -> None:
+    with pytest.raises(ExportError, match="is a folder"):
+        plan_export("opencode", GROQ, config=tmp_path, env=env)
+    binary = tmp_path / "bin.json"
+    binary.write_bytes(b"\xff\xfe{")
+    with pytest.raises(ExportError, match=r"bin.json:1: the file is not UTF-8"):
+        plan_export("opencode", GROQ, config=binary, env=env)
