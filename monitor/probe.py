@@ -44,6 +44,7 @@ class ErrorKind(StrEnum):
 class ProbeKind(StrEnum):
     CHAT = "chat"
     TOOLS = "tools"
+    TRAFFIC = "traffic"  # a real request forwarded by the router: a passive sample
 
 
 class ProbeResult(BaseModel):

@@ -172,7 +172,8 @@ def _stats(
     window_label: str,
     archived: tuple[int, int] | None,
 ) -> EndpointStats:
-    chat = [s for s in samples if s.kind == ProbeKind.CHAT]
+    # Real traffic through the router counts like a chat probe: same timing definitions.
+    chat = [s for s in samples if s.kind != ProbeKind.TOOLS]
     tools = [s for s in samples if s.kind == ProbeKind.TOOLS]
     # `auth` is the user's key, not the provider being down: it does not count against uptime.
     counted = [s for s in chat if s.error != ErrorKind.AUTH]
