@@ -156,7 +156,11 @@ def test_resolve_fills_url_vars_and_names_missing() -> None:
     assert resolve(endpoint, {"CF_TOKEN": "t"}).missing == ("ACCOUNT",)
 
 
-@settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=150,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    deadline=None,
+)
 @given(st.text(alphabet=st.sampled_from(list("abc:-[]{}!&*#'\"\n 0123456789")), max_size=200))
 def test_loader_never_crashes_on_arbitrary_text(tmp_path: Path, text: str) -> None:
     path = write(tmp_path, text)
@@ -166,7 +170,11 @@ def test_loader_never_crashes_on_arbitrary_text(tmp_path: Path, text: str) -> No
         assert str(exc).startswith(f"{path}:")
 
 
-@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    deadline=None,
+)
 @given(
     st.dictionaries(
         st.sampled_from(["id", "name", "base_url", "model", "api_key_env", "free", "quota"]),
