@@ -1,0 +1,343 @@
+"""The dashboard app: it owns the scheduler worker and the stats pipeline; screens show them.
+
+Data flows one way: the scheduler (an async worker in this event loop) reports probes as
+`ProbeEvent` messages; a thread worker reads the store and ranks, about once a second and
+shortly after probes land (debounced); the result lands in the `snapshot` reactive, which the
+screens watch. Nothing here speaks HTTP or touches the database on the event loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any, ClassVar
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.worker import Worker, WorkerState
+
+from monitor.catalog import Catalog, Endpoint, resolve
+from monitor.probe import ProbeSettings
+from monitor.ranking import WINDOWS, compute, parse_window
+from monitor.scheduler import (
+    Event,
+    ProbeLanded,
+    ProbeSkipped,
+    ProbeStarted,
+    Scheduler,
+    ScheduleSettings,
+    open_scheduler,
+)
+from monitor.store import Store
+from monitor.tui.messages import ProbeEvent, Snapshot
+from monitor.tui.screens.export import ExportModal
+from monitor.tui.screens.ranking import RankingScreen
+
+LANDED_DEBOUNCE_S = 0.25  # a burst of landings costs one recompute
+NOT_IN_PALETTE = {"quit", "command_palette"}  # Textual lists these itself
+
+
+class MonitorApp(App[int]):
+    CSS_PATH = "app.tcss"
+    TITLE = "oss-monitor"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "quit"),
+        Binding("w", "next_window", "window"),
+        Binding("p", "toggle_pause", "pause/resume"),
+        Binding("a", "probe_all", "probe all now"),
+        Binding("o", "export('opencode')", "to OpenCode"),
+        Binding("k", "export('kilo')", "to Kilo"),
+        Binding("u", "undo_export", "undo export"),
+        Binding("e", "export_dialog", "export…"),
+    ]
+
+    snapshot: reactive[Snapshot | None] = reactive(None, always_update=True)
+    window: reactive[str] = reactive("1h")
+    in_flight: reactive[int] = reactive(0)
+    # "starting", "on", "paused", "stopped" (it failed) or "off" (--no-probe)
+    probe_state: reactive[str] = reactive("off")
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        store: Store,
+        env: Mapping[str, str],
+        probe_settings: ProbeSettings | None = None,
+        schedule: ScheduleSettings | None = None,
+        *,
+        probing: bool = True,
+        simulated: bool = False,
+        window: str = "1h",
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        refresh_s: float | None = 1.0,
+    ) -> None:
+        super().__init__()
+        self.catalog = catalog
+        self.store = store
+        self.env = env
+        self.probe_settings = probe_settings or ProbeSettings()
+        self.schedule = schedule or ScheduleSettings()
+        self.probing = probing
+        self.simulated = simulated
+        self.clock = clock
+        self.refresh_s = refresh_s
+        self.endpoints = catalog.enabled()
+        self.missing = {e.id: resolve(e, env).missing for e in catalog.providers}
+        self.scheduler: Scheduler | None = None
+        self.set_reactive(MonitorApp.window, window)
+        self._computing = False
+        self._stale = False
+        self._soon: Timer | None = None
+        self._asked: set[str] = set()  # endpoints the user asked to probe: report skips
+        self._last_export: str | None = None
+        self._last_error = ""
+
+    def get_default_screen(self) -> Screen[Any]:
+        return RankingScreen()
+
+    def on_mount(self) -> None:
+        if self.simulated:
+            self.sub_title = "SIMULATED"
+        self.refresh_stats()
+        if self.refresh_s:
+            self.set_interval(self.refresh_s, self.refresh_stats)
+        if self.probing:
+            self.probe_state = "starting"
+            self._probe_forever()
+
+    # ------------------------------------------------------------ probing
+
+    @work(exclusive=True, group="scheduler", exit_on_error=False)
+    async def _probe_forever(self) -> None:
+        async with open_scheduler(
+            self.endpoints,
+            self.store,
+            self.env,
+            self.probe_settings,
+            self.schedule,
+            self._forward,
+        ) as scheduler:
+            self.scheduler = scheduler
+            self.probe_state = "on"
+            try:
+                await scheduler.run()
+            finally:  # quitting cancels us; the scheduler abandons probes in flight cleanly
+                self.scheduler = None
+
+    def _forward(self, event: Event) -> None:
+        self.post_message(ProbeEvent(event))
+
+    def on_probe_event(self, message: ProbeEvent) -> None:
+        self.in_flight = len(self.scheduler.in_flight) if self.scheduler else 0
+        match message.event:
+            case ProbeLanded():
+                self._refresh_soon()
+            case ProbeStarted(endpoint_id=endpoint_id):
+                self._asked.discard(endpoint_id)
+            case ProbeSkipped(endpoint_id=endpoint_id, reason=reason) if endpoint_id in self._asked:
+                self._asked.discard(endpoint_id)
+                self.notify(f"{endpoint_id} was not probed: {reason}.", severity="warning")
+
+    def _ready_scheduler(self) -> Scheduler | None:
+        """The scheduler, if it can take orders now; otherwise say why not."""
+        if self.scheduler is None:
+            why = "--no-probe shows the store only" if not self.probing else "it is not running"
+            self.notify(f"Cannot probe: {why}.", severity="warning")
+        elif self.scheduler.paused:
+            self.notify("Probing is paused; press p to resume it first.", severity="warning")
+        else:
+            return self.scheduler
+        return None
+
+    def probe_endpoint(self, endpoint_id: str) -> None:
+        scheduler = self._ready_scheduler()
+        if scheduler is None:
+            return
+        if endpoint_id in scheduler.in_flight:
+            self.notify(f"A probe of {endpoint_id} is already in flight.")
+            return
+        self._asked.add(endpoint_id)
+        scheduler.probe_now(endpoint_id)
+        self.notify(f"Probing {endpoint_id} now.")
+
+    def action_probe_all(self) -> None:
+        scheduler = self._ready_scheduler()
+        if scheduler is not None:
+            scheduler.probe_now()
+            self.notify(f"Probing all {len(self.endpoints)} endpoints now, budgets permitting.")
+
+    def action_toggle_pause(self) -> None:
+        if self.scheduler is None:
+            self._ready_scheduler()  # says why
+        elif self.scheduler.paused:
+            self.scheduler.resume()
+            self.probe_state = "on"
+            self.notify("Probing resumed.")
+        else:
+            self.scheduler.pause()
+            self.probe_state = "paused"
+            self.notify("Probing paused (probes in flight finish); press p to resume.")
+
+    # ------------------------------------------------------------ stats
+
+    def refresh_stats(self) -> None:
+        """Recompute the ranking in a thread; if one is running, once more after it."""
+        if self._computing:
+            self._stale = True
+            return
+        self._computing, self._stale = True, False
+        self._compute_stats(self.window)
+
+    def _refresh_soon(self) -> None:
+        if self._soon is None:
+            self._soon = self.set_timer(LANDED_DEBOUNCE_S, self._refresh_now)
+
+    def _refresh_now(self) -> None:
+        self._soon = None
+        self.refresh_stats()
+
+    @work(thread=True, group="stats", exit_on_error=False)
+    def _compute_stats(self, window: str) -> Snapshot:
+        now = self.clock()
+        samples = self.store.samples(now - parse_window(window))
+        return Snapshot(compute(self.endpoints, samples, self.missing, window), now, window)
+
+    def watch_window(self) -> None:
+        self.refresh_stats()
+
+    def action_next_window(self) -> None:
+        names = list(WINDOWS)
+        position = names.index(self.window) if self.window in names else -1
+        self.window = names[(position + 1) % len(names)]
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        worker, state = event.worker, event.state
+        result: Any = worker.result
+        if worker.group == "stats" and worker.is_finished:
+            self._computing = False
+            if state is WorkerState.SUCCESS:
+                self.snapshot = result
+                self._last_error = ""
+            if self._stale:
+                self.refresh_stats()
+        elif state is WorkerState.SUCCESS and worker.group == "export":
+            self.exported(result)
+        elif state is WorkerState.SUCCESS and worker.group == "undo":
+            self._last_export = None
+            self.notify(result.message, title="export undone")
+        if state is WorkerState.ERROR:
+            if worker.group == "scheduler":
+                self.probe_state = "stopped"
+            message = str(worker.error) or type(worker.error).__name__
+            if message != self._last_error:  # a broken store fails every second; say it once
+                self._last_error = message
+                self.notify(message, title=f"{worker.group} failed", severity="error")
+
+    # ------------------------------------------------------------ export
+
+    def _selected(self) -> Endpoint | None:
+        selected = getattr(self.screen, "selected_endpoint", None)
+        return selected() if callable(selected) else None
+
+    def _exporter(self) -> Any | None:
+        try:
+            import monitor.export as export
+        except ImportError:
+            self.notify("Export is not available yet.", severity="warning")
+            return None
+        return export
+
+    def action_export(self, tool: str) -> None:
+        endpoint = self._selected()
+        export = self._exporter() if endpoint else None
+        if endpoint and export:
+            self._export_now(export, tool, endpoint)
+
+    @work(thread=True, group="export", exit_on_error=False)
+    def _export_now(self, export: Any, tool: str, endpoint: Endpoint) -> Any:
+        return export.apply_export(export.plan_export(tool, endpoint, env=self.env), env=self.env)
+
+    def exported(self, result: Any) -> None:
+        """Report a written export (the message names the file, the backup, and `u`)."""
+        if result.changed:
+            self._last_export = result.tool
+        self.notify(result.message, title=f"export to {result.tool}")
+
+    def action_undo_export(self) -> None:
+        if self._last_export is None:
+            self.notify("Nothing to undo: no export was written in this session.")
+            return
+        export = self._exporter()
+        if export:
+            self._undo(export, self._last_export)
+
+    @work(thread=True, group="undo", exit_on_error=False)
+    def _undo(self, export: Any, tool: str) -> Any:
+        return export.undo_export(tool, env=self.env)
+
+    def action_export_dialog(self) -> None:
+        endpoint = self._selected()
+        export = self._exporter() if endpoint else None
+        if endpoint and export:
+            self.push_screen(ExportModal(endpoint, export, self.env), self._dialog_done)
+
+    def _dialog_done(self, result: Any) -> None:
+        if result is not None:
+            self.exported(result)
+
+    # ------------------------------------------------------------ keys and palette
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("toggle_pause", "probe_all"):
+            return self.probing  # hidden with --no-probe
+        if action in ("export", "export_dialog"):
+            return True if self._selected() else None  # shown dimmed without a selection
+        return True
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """Every key binding of the screen is a palette entry too, plus the direct choices."""
+        yield from super().get_system_commands(screen)
+        for active in screen.active_bindings.values():
+            binding = active.binding
+            if binding.show and active.enabled and binding.action not in NOT_IN_PALETTE:
+                yield SystemCommand(
+                    binding.description.capitalize(),
+                    f"key {binding.key_display or binding.key}",
+                    partial(self.run_action, binding.action, active.node),
+                )
+        for name in WINDOWS:
+            choose = partial(setattr, self, "window", name)
+            yield SystemCommand(f"Window {name}", f"stats over the last {name}", choose)
+        commands = getattr(screen, "commands", None)
+        if callable(commands):
+            yield from commands()
+
+
+def run_dashboard(
+    catalog: Catalog,
+    store: Store,
+    env: Mapping[str, str],
+    probe_settings: ProbeSettings,
+    schedule: ScheduleSettings,
+    *,
+    probing: bool,
+    simulated: bool,
+    window: str = "1h",
+) -> int:
+    app = MonitorApp(
+        catalog,
+        store,
+        env,
+        probe_settings,
+        schedule,
+        probing=probing,
+        simulated=simulated,
+        window=window,
+    )
+    app.run()
+    return app.return_code or 0

@@ -1,0 +1,1 @@
+"""Screens of the dashboard: the ranking, one endpoint's detail, the export dialog."""

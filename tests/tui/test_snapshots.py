@@ -1,0 +1,49 @@
+"""Snapshots of the dashboard on fixed data and a fixed clock (pytest-textual-snapshot).
+
+Update them after an intended change with `pytest tests/tui --snapshot-update`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from textual.pilot import Pilot
+from textual.widgets import DataTable
+
+from monitor.tui.app import MonitorApp
+from tests.tui.conftest import loaded, wait_for
+
+MakeApp = Callable[..., MonitorApp]
+SnapCompare = Callable[..., bool]
+
+
+def test_main_screen(make_app: MakeApp, snap_compare: SnapCompare) -> None:
+    app = make_app()
+
+    async def ready(pilot: Pilot[Any]) -> None:
+        await loaded(pilot, app)
+
+    assert snap_compare(app, terminal_size=(200, 50), run_before=ready)
+
+
+def test_main_screen_narrow_light(make_app: MakeApp, snap_compare: SnapCompare) -> None:
+    app = make_app()
+
+    async def ready(pilot: Pilot[Any]) -> None:
+        app.theme = "textual-light"
+        await loaded(pilot, app)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=ready)
+
+
+def test_detail_screen(make_app: MakeApp, snap_compare: SnapCompare) -> None:
+    app = make_app()
+
+    async def ready(pilot: Pilot[Any]) -> None:
+        await loaded(pilot, app)
+        await pilot.press("enter")
+        probes = app.screen.query_one("#probes", DataTable)
+        await wait_for(pilot, lambda: probes.row_count == 11)
+
+    assert snap_compare(app, terminal_size=(140, 50), run_before=ready)

@@ -1,0 +1,59 @@
+"""End to end: `oss-monitor demo` in a real terminal (tmux), read back from the screen."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+
+import pytest
+
+pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+# An explicit environment: readline (imported by pytest) exports COLUMNS=80 and LINES=24 to
+# child processes, which would pin the demo to 80x24 whatever the terminal's size.
+ENV = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+
+
+@pytest.fixture
+def tmux() -> Iterator[Callable[..., str]]:
+    """Run tmux commands on a private server, killed afterwards whatever happens."""
+    socket = f"oss-monitor-test-{uuid.uuid4().hex[:8]}"
+
+    def run(*args: str) -> str:
+        # No user configuration: it could resize the window or rebind keys.
+        tmux_args = ["tmux", "-L", socket, "-f", "/dev/null", *args]
+        done = subprocess.run(tmux_args, capture_output=True, text=True, env=ENV)
+        return done.stdout if done.returncode == 0 else ""
+
+    yield run
+    run("kill-server")
+
+
+def poll(check: Callable[[], bool], within_s: float) -> bool:
+    deadline = time.monotonic() + within_s
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+    return True
+
+
+def test_demo_in_a_real_terminal(tmux: Callable[..., str]) -> None:
+    command = f"{sys.executable} -m monitor demo --interval 2"
+    tmux("new-session", "-d", "-s", "demo", "-x", "120", "-y", "40", command)
+    screen = ""
+
+    def ranked() -> bool:
+        nonlocal screen
+        screen = tmux("capture-pane", "-p", "-t", "demo")
+        return "SIMULATED" in screen and "● up" in screen and "sim-rocket" in screen
+
+    assert poll(ranked, within_s=30), f"the demo never showed a ranking:\n{screen}"
+    assert "sim-no-key" in screen and "set SIM_UNSET_API" in screen, screen
+    assert "probing every" in screen
+    tmux("send-keys", "-t", "demo", "q")
+    assert poll(lambda: not tmux("has-session", "-t", "demo"), within_s=15), "q did not quit"
