@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from monitor.catalog import Catalog, Endpoint
-    from monitor.probe import ProbeSettings
+    from monitor.probe import ProbeSettings, Sample
     from monitor.ranking import EndpointStats
     from monitor.scheduler import Outcome, ScheduleSettings
     from monitor.store import Store
@@ -212,6 +212,18 @@ def build_parser() -> argparse.ArgumentParser:
     fleet.add_argument("--port", type=int, default=0, help="port (default: any free one)")
     fleet.add_argument("--write-providers", metavar="FILE", help="write a catalogue for it")
     fleet.add_argument("--profile", metavar="FILE", help="fleet profile instead of the built-in")
+    metrics = add(
+        "metrics",
+        "serve Prometheus metrics read from the store (/metrics)",
+        "  oss-monitor metrics --port 9464\n"
+        "  oss-monitor metrics --host 0.0.0.0 --db postgresql+psycopg://monitor@db/monitor",
+        [common],
+    )
+    metrics.add_argument("--port", type=int, default=9464, help="port (default 9464)")
+    metrics.add_argument(
+        "--host", default="127.0.0.1", help="address to bind (0.0.0.0 for a remote Prometheus)"
+    )
+    metrics.add_argument("--window", default="15m", help="stats window: 15m, 1h, 24h, 7d")
     add_export_parser(sub, common)
     return parser
 
@@ -378,9 +390,16 @@ def _print_round(outcomes: Sequence[Outcome]) -> None:
 
 
 def current_ranking(
-    endpoints: Sequence[Endpoint], store: Store, env: Mapping[str, str], window: str
+    endpoints: Sequence[Endpoint],
+    store: Store,
+    env: Mapping[str, str],
+    window: str,
+    samples: Sequence[Sample] | None = None,
 ) -> list[EndpointStats]:
-    """Stats from the store, best first (blocking: call it in a thread from async code)."""
+    """Stats from the store, best first (blocking: call it in a thread from async code).
+
+    Pass `samples` when the caller already read the window's samples for its own use.
+    """
     from datetime import UTC, datetime
 
     from monitor.catalog import resolve
@@ -389,7 +408,9 @@ def current_ranking(
     since = datetime.now(UTC) - parse_window(window)
     missing = {e.id: resolve(e, env).missing for e in endpoints}
     archived = store.archived_counts(since)
-    return compute(endpoints, store.samples(since), missing, window, archived)
+    if samples is None:
+        samples = store.samples(since)
+    return compute(endpoints, samples, missing, window, archived)
 
 
 def _summary_line(stats: Sequence[EndpointStats]) -> str:
@@ -595,6 +616,32 @@ def cmd_fleet(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_metrics(args: argparse.Namespace) -> int:
+    from monitor.metrics import serve
+    from monitor.ranking import parse_window
+
+    try:
+        parse_window(args.window)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if not 0 <= args.port <= 65535:
+        raise UsageError(f"port {args.port} is not between 0 and 65535")
+    catalog = _catalog(args)
+    store = _store(args)
+
+    def ready(port: int) -> None:
+        print(f"serving Prometheus metrics on http://{args.host}:{port}/metrics "
+              f"from {store.display} (window {args.window}); Ctrl-C stops", flush=True)  # fmt: skip
+
+    try:
+        serve(catalog.enabled(), store, os.environ, args.host, args.port, args.window, ready)
+    except OSError as exc:
+        raise UsageError(
+            f"cannot listen on {args.host}:{args.port} ({exc.strerror}); pick another --port"
+        ) from None
+    return EXIT_OK
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     import tempfile
     from pathlib import Path
@@ -667,6 +714,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "prune": cmd_prune,
     "fleet": cmd_fleet,
     "export": cmd_export,
+    "metrics": cmd_metrics,
 }
 
 

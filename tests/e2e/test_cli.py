@@ -19,7 +19,7 @@ from monitor.store import Store
 from tests.helpers import FLEET_KEY, result, sim
 
 Start = Callable[..., tuple[FleetServer, Path]]
-COMMANDS = ["dashboard", "demo", "probe", "rank", "providers", "prune", "fleet", "export"]
+COMMANDS = ["dashboard", "demo", "probe", "rank", "providers", "prune", "fleet", "export", "metrics"]
 
 
 def cli(
