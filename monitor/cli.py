@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from monitor.store import Store
 
 from monitor.export_cli import add_export_parser, cmd_export
+from monitor.router_cli import add_router_parser, cmd_router
 
 EXIT_OK, EXIT_UNHEALTHY, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 PER: dict[str | int, str] = {
@@ -225,6 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     metrics.add_argument("--window", default="15m", help="stats window: 15m, 1h, 24h, 7d")
     add_export_parser(sub, common)
+    add_router_parser(sub, common)
     return parser
 
 
@@ -715,6 +717,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "fleet": cmd_fleet,
     "export": cmd_export,
     "metrics": cmd_metrics,
+    "router": cmd_router,
 }
 
 

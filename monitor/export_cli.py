@@ -12,6 +12,8 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
+from monitor.router_cli import DEFAULT_URL, TOKEN_ENV
+
 if TYPE_CHECKING:
     from monitor.catalog import Endpoint
 
@@ -24,6 +26,8 @@ EXAMPLES = """examples:
   oss-monitor export crush --endpoint groq     a named endpoint instead of the best
   oss-monitor export kilo-legacy --include-key an import file with the literal key (mode 0600)
   oss-monitor export opencode --undo           put back the file as it was before
+  oss-monitor export opencode --via-router     follow the ranking on every request through
+                                               `oss-monitor router` (opencode and kilo)
 
 tools: opencode, kilo (Kilo Code 7.x), kilo-legacy (Kilo Code legacy / Roo Code import file),
        crush, continue, aider, codex (only endpoints serving the Responses API)"""
@@ -60,6 +64,14 @@ def add_export_parser(sub: argparse._SubParsersAction, common: argparse.Argument
         "--undo", action="store_true", help="put back the file as it was before our last export"
     )
     parser.add_argument("--window", default="1h", help="ranking window: 15m, 1h, 24h, 7d")
+    parser.add_argument(
+        "--via-router",
+        nargs="?",
+        const=DEFAULT_URL,
+        metavar="URL",
+        help=f"write the local router's URL (default {DEFAULT_URL}) instead of one endpoint; "
+        f"its token is read from {TOKEN_ENV} when set (opencode, kilo)",
+    )
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -74,13 +86,26 @@ def cmd_export(args: argparse.Namespace) -> int:
         if args.undo:
             print(undo_export(args.tool, config=config).message)
             return EXIT_OK
-        endpoint, refusal = _choose(args)
-        if refusal:
-            print(f"oss-monitor: {refusal}", file=sys.stderr)
-            return EXIT_REFUSED
-        plan = plan_export(args.tool, endpoint, config=config, include_key=args.include_key)
+        if args.via_router and args.endpoint:
+            raise ExportError("--via-router and --endpoint exclude each other; pick one")
+        endpoint = None
+        if args.via_router:
+            print(f"Exporting the router at {args.via_router}: the tool follows the ranking.")
+        else:
+            endpoint, refusal = _choose(args)
+            if refusal:
+                print(f"oss-monitor: {refusal}", file=sys.stderr)
+                return EXIT_REFUSED
+        plan = plan_export(
+            args.tool,
+            endpoint,
+            config=config,
+            include_key=args.include_key,
+            router_url=args.via_router,
+        )
         if args.dry_run:
-            print(plan.diff or f"{plan.path} already uses {endpoint.id}; nothing would change.")
+            used = endpoint.id if endpoint else "the router"
+            print(plan.diff or f"{plan.path} already uses {used}; nothing would change.")
             result_message = "Dry run: nothing was written." if plan.changed else ""
         else:
             result_message = apply_export(plan).message

@@ -14,9 +14,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from monitor.catalog import Endpoint, resolve
 from monitor.export import aider, codex, continue_dev, crush, files, kilo_legacy, opencode
 from monitor.export.common import ExportError, Target, Writer
+from monitor.router_cli import TOKEN_ENV
 
 __all__ = [
     "TOOLS",
@@ -39,6 +42,7 @@ _WRITERS: dict[str, Writer] = {
     "codex": codex.WRITER,
 }
 TOOLS: dict[str, str] = {tool: writer.name for tool, writer in _WRITERS.items()}
+ROUTER_TOOLS = ("opencode", "kilo")  # tools whose config can name the router as a provider
 
 
 @dataclass(frozen=True)
@@ -68,17 +72,20 @@ def default_config_path(tool: str, env: Mapping[str, str] | None = None) -> Path
 
 def plan_export(
     tool: str,
-    endpoint: Endpoint,
+    endpoint: Endpoint | None,
     *,
     config: Path | None = None,
     include_key: bool = False,
     env: Mapping[str, str] | None = None,
     router_url: str | None = None,
 ) -> ExportPlan:
+    """Plan writing `endpoint`, or with `router_url` (and endpoint None) the local router."""
     env = os.environ if env is None else env
     writer = _writer(tool)
     if router_url is not None:
-        raise ExportError("exporting the local router is not yet supported; export an endpoint")
+        endpoint = _router_endpoint(tool, router_url, env)
+    if endpoint is None:
+        raise ValueError("plan_export needs an endpoint or a router_url")
     path = Path(config).expanduser() if config else writer.default_path(env)
     target = _target(endpoint, env, include_key)
     existing = files.read(path)
@@ -97,7 +104,7 @@ def plan_export(
         after=after,
         diff=_diff(path, before, after, secrets) if changed else "",
         changed=changed,
-        notes=rendered.notes,
+        notes=rendered.notes + (_ROUTER_NOTES if router_url is not None else []),
         mode=_mode(existing, holds_key),
     )
 
@@ -163,6 +170,32 @@ def _writer(tool: str) -> Writer:
     if tool not in _WRITERS:
         raise ExportError(f"unknown tool {tool!r}; choose one of {', '.join(_WRITERS)}")
     return _WRITERS[tool]
+
+
+_ROUTER_NOTES = [
+    "Keep `oss-monitor router` running while you use it: every request then goes to the "
+    "best endpoint at that moment."
+]
+
+
+def _router_endpoint(tool: str, url: str, env: Mapping[str, str]) -> Endpoint:
+    """The router as an endpoint the writers understand; its key is the router's token."""
+    if tool not in ROUTER_TOOLS:
+        raise ExportError(
+            f"--via-router works for {' and '.join(ROUTER_TOOLS)}; export an endpoint to {tool}"
+        )
+    try:
+        return Endpoint(
+            id="router",
+            name="local router",
+            base_url=url,
+            model="gpt-oss-120b",
+            api_key_env=TOKEN_ENV if env.get(TOKEN_ENV) else None,
+        )
+    except ValidationError:
+        raise ExportError(
+            f"the router URL {url!r} is not an http(s) URL; use e.g. http://127.0.0.1:8765/v1"
+        ) from None
 
 
 def _target(endpoint: Endpoint, env: Mapping[str, str], include_key: bool) -> Target:

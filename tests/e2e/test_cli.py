@@ -19,7 +19,10 @@ from monitor.store import Store
 from tests.helpers import FLEET_KEY, result, sim
 
 Start = Callable[..., tuple[FleetServer, Path]]
-COMMANDS = ["dashboard", "demo", "probe", "rank", "providers", "prune", "fleet", "export", "metrics"]
+COMMANDS = [
+    "dashboard", "demo", "probe", "rank", "providers", "prune", "fleet", "export", "metrics",
+    "router",
+]  # fmt: skip
 
 
 def cli(

@@ -156,3 +156,20 @@ def test_malformed_config_exits_2_and_is_untouched(
     assert run(parser, "opencode", "--config", str(config)) == 2
     assert f"{config}:3: " in capsys.readouterr().err
     assert config.read_text() == '{\n  "model": \n}\n'
+
+
+def test_via_router_needs_no_ranking_and_exports_the_url(
+    setup: tuple[argparse.ArgumentParser, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    parser, tmp_path = setup
+    config = tmp_path / "opencode.json"
+    assert run(parser, "opencode", "--via-router", "--config", str(config)) == 0
+    entry = json.loads(config.read_text())["provider"]["oss-monitor"]
+    assert entry["options"] == {"baseURL": "http://127.0.0.1:8765/v1"}
+    assert "Exporting the router at http://127.0.0.1:8765/v1" in capsys.readouterr().out
+    other = tmp_path / "kilo.jsonc"
+    assert run(parser, "kilo", "--via-router", "http://127.0.0.1:9000/v1", "--config",
+               str(other)) == 0  # fmt: skip
+    assert "http://127.0.0.1:9000/v1" in other.read_text()
+    assert run(parser, "opencode", "--via-router", "--endpoint", "fast") == 2
+    assert "exclude each other" in capsys.readouterr().err

@@ -331,6 +331,24 @@ def test_default_paths_follow_xdg_and_existing_files(tmp_path: Path) -> None:
     assert default_config_path("codex", env) == tmp_path / ".codex/config.toml"
 
 
-def test_router_url_is_not_yet_supported(tmp_path: Path, env: dict[str, str]) -> None:
-    with pytest.raises(ExportError, match="not yet supported"):
-        plan_export("opencode", GROQ, config=tmp_path / "o.json", env=env, router_url="http://x")
+@pytest.mark.parametrize("tool", ["opencode", "kilo"])
+def test_via_router_writes_the_router_url(tmp_path: Path, env: dict[str, str], tool: str) -> None:
+    url = "http://127.0.0.1:8765/v1"
+    plan = plan_export(tool, None, config=tmp_path / "c.json", env=env, router_url=url)
+    doc = json.loads(plan.after)
+    entry = doc["provider"]["oss-monitor"]
+    assert entry["options"] == {"baseURL": url}  # no key: the router holds the keys
+    assert doc["model"] == "oss-monitor/gpt-oss-120b" and "gpt-oss-120b" in entry["models"]
+    assert any("oss-monitor router" in n for n in plan.notes)
+    with_token = plan_export(tool, None, config=tmp_path / "c.json", env={**env,
+        "OSS_MONITOR_ROUTER_TOKEN": "tok-secret-123"}, router_url=url)  # fmt: skip
+    options = json.loads(with_token.after)["provider"]["oss-monitor"]["options"]
+    assert options["apiKey"] == "{env:OSS_MONITOR_ROUTER_TOKEN}"
+    assert "tok-secret-123" not in with_token.after
+
+
+def test_via_router_refuses_other_tools_and_bad_urls(tmp_path: Path, env: dict[str, str]) -> None:
+    with pytest.raises(ExportError, match="--via-router works for opencode and kilo"):
+        plan_export("crush", None, config=tmp_path / "c.json", env=env, router_url="http://x/v1")
+    with pytest.raises(ExportError, match="not an http"):
+        plan_export("opencode", None, config=tmp_path / "o.json", env=env, router_url="127.0.0.1")

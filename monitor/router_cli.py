@@ -1,0 +1,98 @@
+"""`oss-monitor router`: serve one local OpenAI-compatible endpoint that follows the ranking.
+
+Light at import time like monitor.cli: starlette, uvicorn, httpx and the store are imported
+inside `cmd_router`. Exit codes: 0 stopped normally, 2 bad input (catalogue, store, port).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import os
+import sys
+
+DEFAULT_PORT = 8765
+DEFAULT_URL = f"http://127.0.0.1:{DEFAULT_PORT}/v1"
+TOKEN_ENV = "OSS_MONITOR_ROUTER_TOKEN"
+EXIT_OK, EXIT_USAGE = 0, 2
+
+EXAMPLES = f"""examples:
+  oss-monitor router                           serve {DEFAULT_URL}
+  oss-monitor router --port 9000 --db sqlite:///probes.db
+  {TOKEN_ENV}=s3cret oss-monitor router --host 0.0.0.0   other machines, with a token
+  oss-monitor export opencode --via-router     point OpenCode at it, once
+
+Run `oss-monitor probe` or the dashboard on the same --db so the ranking stays fresh;
+the router also learns from the requests it forwards. GET /health says which endpoint
+it would use now and why."""
+
+
+def add_router_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    text = "serve one local OpenAI-compatible endpoint that always uses the best healthy provider"
+    parser = sub.add_parser(
+        "router",
+        help=text,
+        description=text + ".\nEach request goes to the best endpoint right now; one that fails "
+        "before answering is\nreplaced by the next. Keys come from the environment, as for "
+        "probing.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[common],
+    )
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"default {DEFAULT_PORT}")
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1, this machine)"
+    )
+    parser.add_argument(
+        "--token",
+        default=os.environ.get(TOKEN_ENV),
+        help=f"require `Authorization: Bearer TOKEN` from clients (env {TOKEN_ENV})",
+    )
+
+
+def cmd_router(args: argparse.Namespace) -> int:
+    import logging
+
+    from monitor.catalog import CatalogError, load_catalog
+    from monitor.router import Router, RouterError, RouterSettings, listen, make_server, url_of
+    from monitor.store import Store, StoreError
+
+    if not 0 <= args.port <= 65535:
+        return _usage(f"port {args.port} is not between 0 and 65535")
+    if not args.token and not _loopback(args.host):
+        return _usage(
+            f"--host {args.host} lets other machines spend your keys; pass --token too "
+            f"(or set {TOKEN_ENV})"
+        )
+    try:
+        catalog = load_catalog(args.providers)
+        if not catalog.enabled():
+            return _usage("no enabled endpoint in the catalogue; enable one in providers.yaml")
+        store = Store(args.db)
+        sock = listen(args.host, args.port)
+    except (CatalogError, StoreError, RouterError) as exc:
+        return _usage(str(exc))
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+    router = Router(catalog, store, dict(os.environ), RouterSettings(token=args.token or None))
+    guard = f"; clients must send the token ({TOKEN_ENV})" if args.token else ""
+    print(
+        f"router on {url_of(sock)} for {len(catalog.enabled())} endpoints, ranking from "
+        f"{store.display}{guard}; Ctrl-C stops",
+        flush=True,
+    )
+    make_server(router).run(sockets=[sock])
+    return EXIT_OK
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _usage(message: str) -> int:
+    print(f"oss-monitor: {message}", file=sys.stderr)
+    return EXIT_USAGE
