@@ -49,7 +49,7 @@ def _positive(kind: type) -> Callable[[str], Any]:
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-        if value <= 0:
+        if not value > 0:  # also refuses nan
             raise argparse.ArgumentTypeError(f"{text!r} must be greater than zero")
         return value
 
@@ -61,6 +61,12 @@ def _fraction(text: str) -> float:
     if value > 1:
         raise argparse.ArgumentTypeError(f"{text!r} must be a fraction between 0 and 1")
     return float(value)
+
+
+def _label(text: str) -> str:
+    if not 0 < len(text) <= 64:
+        raise argparse.ArgumentTypeError(f"{text!r} must be 1 to 64 characters")
+    return text
 
 
 def _common() -> argparse.ArgumentParser:
@@ -99,7 +105,9 @@ def _probing() -> argparse.ArgumentParser:
     group.add_argument(
         "--timeout", type=_positive(float), metavar="S", help="total seconds one probe may take"
     )
-    group.add_argument("--prober", metavar="NAME", help="label stored with each probe (host name)")
+    group.add_argument(
+        "--prober", type=_label, metavar="NAME", help="label stored with each probe (host name)"
+    )
     return probing
 
 
@@ -729,10 +737,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     from monitor.catalog import CatalogError
     from monitor.store import StoreError
 
+    known = (CatalogError, StoreError, UsageError)
     try:
         return COMMANDS[args.command](args)
-    except (CatalogError, StoreError, UsageError) as exc:
+    except known as exc:
         print(f"oss-monitor: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except ExceptionGroup as group:  # raised inside a task group (e.g. a full disk mid-round)
+        mine = group.subgroup(known)
+        if mine is None:
+            raise
+        first: BaseException = mine
+        while isinstance(first, BaseExceptionGroup):
+            first = first.exceptions[0]
+        print(f"oss-monitor: {first}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("oss-monitor: stopped", file=sys.stderr)

@@ -42,6 +42,7 @@ Mode = Literal[
     "endless",  # tokens forever, never finishes
     "huge_chunk",  # one multi-megabyte line
     "redirect",  # 307 to another host
+    "status",  # every request answered with `error_status` (502, 529 ...)
 ]
 
 
@@ -91,6 +92,8 @@ class SimEndpoint(BaseModel):
     outage: Outage | None = None
     broken_tools: bool = False
     mode: Mode = "normal"
+    error_status: int = Field(default=503, ge=400, le=599)  # what mode "status" answers
+    redirect_to: str = "http://127.0.0.2:9/v1/chat"  # where mode "redirect" points
     free: bool = True
     price: dict[str, float] | None = None
     enabled: bool = True
@@ -177,12 +180,16 @@ class Fleet:
             return _error(429, "Too many requests", headers={"retry-after": "2"})
         await _sleep_until(arrived + sim.headers_ms.draw(self.rng) / 1000)
         if mode == "timeout" or mode == "hang":
-            await anyio.sleep_forever()
+            # The body is read, so the next message is the client hanging up: no task is left.
+            await request.receive()
+            return Response(status_code=499)
+        if mode == "status":
+            return _error(sim.error_status, f"Simulated HTTP {sim.error_status}")
         if mode == "html":
             html = "<html><head><title>502 Bad Gateway</title></head><body>oops</body></html>"
             return Response(html, media_type="text/html")
         if mode == "redirect":
-            return Response(status_code=307, headers={"location": "http://127.0.0.2:9/v1/chat"})
+            return Response(status_code=307, headers={"location": sim.redirect_to})
         plan = _Plan(
             sim=sim,
             arrived=arrived,
@@ -271,7 +278,11 @@ class _Plan:
             yield b'data: {"choices": [{"delta": {"content": "hel\n\n'
             return
         if self.mode == "huge_chunk":
-            yield b"data: " + b"x" * (6 << 20) + b"\n\n"
+            # One 6 MiB line, written in pieces so the fleet itself never holds it whole.
+            yield b"data: "
+            for _ in range(96):
+                yield b"x" * (64 << 10)
+            yield b"\n\n"
             return
         first = self.arrived + self.ttft
         deltas = self._deltas()
@@ -309,9 +320,8 @@ class _Plan:
 
 
 async def _sleep_until(deadline: float) -> None:
-    delay = deadline - anyio.current_time()
-    if delay > 0:
-        await anyio.sleep(delay)
+    # Always a checkpoint: a stream running behind (or flooding) must not starve the others.
+    await anyio.sleep(max(0.0, deadline - anyio.current_time()))
 
 
 def _error(
@@ -325,9 +335,20 @@ def _error(
 
 
 class FleetServer:
-    """Run the fleet with uvicorn in a background thread; stops when the `with` block ends."""
+    """Run the fleet with uvicorn in a background thread; stops when the `with` block ends.
 
-    def __init__(self, profile: FleetProfile, host: str = "127.0.0.1", port: int = 0):
+    With a certificate and key (PEM files) it serves https, e.g. with a self-signed one to
+    show how the monitor treats a TLS failure.
+    """
+
+    def __init__(
+        self,
+        profile: FleetProfile,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        ssl_certfile: str | None = None,
+        ssl_keyfile: str | None = None,
+    ):
         import uvicorn
 
         self.fleet = Fleet(profile)
@@ -335,9 +356,12 @@ class FleetServer:
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind((host, port))
         self.host, self.port = self.sock.getsockname()[:2]
+        self.scheme = "https" if ssl_certfile else "http"
+        # A client still waiting on a hung request must not keep the server from stopping.
         config = uvicorn.Config(
             self.fleet.app, log_level="error", lifespan="off", timeout_keep_alive=120,
-            access_log=False,
+            access_log=False, timeout_graceful_shutdown=2, ssl_certfile=ssl_certfile,
+            ssl_keyfile=ssl_keyfile,
         )  # fmt: skip
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(
@@ -346,7 +370,7 @@ class FleetServer:
 
     @property
     def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{self.scheme}://{self.host}:{self.port}"
 
     def __enter__(self) -> FleetServer:
         self.thread.start()

@@ -180,7 +180,7 @@ async def probe(
                 run.failure = _Failure(ErrorKind.NETWORK, f"network error: {exc}")
     if first_scope.cancelled_caught or total_scope.cancelled_caught:
         if run.first_at is None:
-            phase = "the first token" if run.headers_at is not None else "response headers"
+            phase = "first token" if run.headers_at is not None else "response headers"
             limit = min(settings.first_token_s, settings.total_s)
             run.failure = _Failure(ErrorKind.TIMEOUT, f"no {phase} within {limit:g} s")
         else:

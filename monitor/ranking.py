@@ -7,10 +7,12 @@ state now > uptime > time to first token > decode speed > price.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import NamedTuple
 
 from monitor.catalog import Endpoint
 from monitor.probe import ErrorKind, ProbeKind, Sample
@@ -42,6 +44,26 @@ STATE_WEIGHT = {
     State.RATE_LIMITED: 0.4,
     State.DOWN: 0.1,
 }
+
+
+class Span(NamedTuple):
+    """`n` values spread evenly from `low` to `high`: one value repeated (low == high),
+    or a histogram bucket known by its count, smallest and largest value."""
+
+    low: float
+    high: float
+    n: int
+
+
+class Tally(NamedTuple):
+    """One endpoint's chat probes over a window, summed without holding every sample: the
+    counts, and each latency as spans of values, from which percentiles are taken."""
+
+    ok: int
+    failed: int
+    ttft: Sequence[Span]
+    total: Sequence[Span]
+    speed: Sequence[Span]
 
 
 class ToolHealth(StrEnum):
@@ -122,15 +144,35 @@ def parse_window(text: str) -> timedelta:
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
-    """Linear interpolation between closest ranks (numpy's default) on sorted input."""
-    if not values:
+    """Linear interpolation between closest ranks (numpy's default)."""
+    return span_percentile(_spans(values), q)
+
+
+def span_percentile(spans: Sequence[Span], q: float) -> float | None:
+    """`percentile` of the values that non-overlapping spans stand for, without expanding them."""
+    n = sum(s.n for s in spans)
+    if not n:
         return None
-    if len(values) == 1:
-        return values[0]
-    position = (len(values) - 1) * q
+    position = (n - 1) * q
     low = int(position)
-    high = min(low + 1, len(values) - 1)
-    return values[low] + (values[high] - values[low]) * (position - low)
+    values = _ranked(sorted(spans), (low, min(low + 1, n - 1)))
+    return values[0] + (values[1] - values[0]) * (position - low)
+
+
+def _ranked(spans: list[Span], ranks: tuple[int, int]) -> list[float]:
+    """The values at the given 0-based ranks (ascending) of sorted spans."""
+    found: list[float] = []
+    seen = 0
+    for span in spans:
+        while len(found) < len(ranks) and ranks[len(found)] < seen + span.n:
+            step = (span.high - span.low) / (span.n - 1) if span.n > 1 else 0.0
+            found.append(span.low + step * (ranks[len(found)] - seen))
+        seen += span.n
+    return found
+
+
+def _spans(values: Iterable[float]) -> list[Span]:
+    return [Span(value, value, count) for value, count in Counter(values).items()]
 
 
 def compute(
@@ -139,11 +181,14 @@ def compute(
     missing: Mapping[str, tuple[str, ...]] | None = None,
     window_label: str = "1h",
     archived: Mapping[str, tuple[int, int]] | None = None,
+    tallies: Mapping[str, Tally] | None = None,
 ) -> list[EndpointStats]:
     """Stats for every endpoint, best first.
 
     `missing` maps endpoint id -> unset env vars; `archived` maps endpoint id -> (ok, failed)
     counts from hourly rollups whose raw probes were pruned (they count toward uptime only).
+    With `tallies` (the store's fast path for big windows), counts and percentiles come from
+    them and `samples` need only hold each endpoint's latest probes (see Store.latest).
     """
     missing = missing or {}
     archived = archived or {}
@@ -152,7 +197,12 @@ def compute(
         by_endpoint.setdefault(sample.endpoint_id, []).append(sample)
     stats = [
         _stats(
-            e, by_endpoint.get(e.id, []), missing.get(e.id, ()), window_label, archived.get(e.id)
+            e,
+            by_endpoint.get(e.id, []),
+            missing.get(e.id, ()),
+            window_label,
+            archived.get(e.id),
+            _tally(by_endpoint.get(e.id, [])) if tallies is None else tallies.get(e.id),
         )
         for e in endpoints
     ]
@@ -171,27 +221,22 @@ def _stats(
     missing: tuple[str, ...],
     window_label: str,
     archived: tuple[int, int] | None,
+    tally: Tally | None,
 ) -> EndpointStats:
-    # Real traffic through the router counts like a chat probe: same timing definitions.
-    chat = [s for s in samples if s.kind != ProbeKind.TOOLS]
-    tools = [s for s in samples if s.kind == ProbeKind.TOOLS]
-    # `auth` is the user's key, not the provider being down: it does not count against uptime.
-    counted = [s for s in chat if s.error != ErrorKind.AUTH]
-    ok = [s for s in counted if s.ok]
+    chat = [s for s in samples if not _is_tools(s)]
+    tools = [s for s in samples if _is_tools(s)]
     stats = EndpointStats(endpoint=endpoint, state=State.PENDING, missing=missing)
+    tally = tally or Tally(0, 0, [], [], [])
     old_ok, old_failed = archived or (0, 0)
-    stats.ok = len(ok) + old_ok
-    stats.failed = len(counted) - len(ok) + old_failed
+    stats.ok = tally.ok + old_ok
+    stats.failed = tally.failed + old_failed
     stats.samples = stats.ok + stats.failed
     if stats.samples >= MIN_SAMPLES:
         stats.uptime = stats.ok / stats.samples
-    ttfts = sorted(s.ttft_ms for s in ok if s.ttft_ms is not None)
-    totals = sorted(s.total_ms for s in ok if s.total_ms is not None)
-    speeds = sorted(s.tokens_per_s for s in ok if s.tokens_per_s is not None)
-    stats.ttft_p50_ms = percentile(ttfts, 0.5)
-    stats.ttft_p95_ms = percentile(ttfts, 0.95)
-    stats.total_p50_ms = percentile(totals, 0.5)
-    stats.tokens_per_s = percentile(speeds, 0.5)
+    stats.ttft_p50_ms = span_percentile(tally.ttft, 0.5)
+    stats.ttft_p95_ms = span_percentile(tally.ttft, 0.95)
+    stats.total_p50_ms = span_percentile(tally.total, 0.5)
+    stats.tokens_per_s = span_percentile(tally.speed, 0.5)
     stats.recent_ttft = [s.ttft_ms if s.ok else None for s in chat[-SPARK_POINTS:]]
     failures = [s for s in chat if not s.ok]
     if failures:
@@ -207,6 +252,25 @@ def _stats(
     stats.score = _score(stats)
     stats.why = _why(stats, window_label)
     return stats
+
+
+def _is_tools(sample: Sample) -> bool:
+    # Real traffic through the router counts like a chat probe: same timing definitions.
+    return sample.kind == ProbeKind.TOOLS
+
+
+def _tally(samples: list[Sample]) -> Tally:
+    """Counts and latency histograms of one endpoint's samples (the exact, small-window path)."""
+    # `auth` is the user's key, not the provider being down: it does not count against uptime.
+    counted = [s for s in samples if not _is_tools(s) and s.error != ErrorKind.AUTH]
+    ok = [s for s in counted if s.ok]
+    return Tally(
+        ok=len(ok),
+        failed=len(counted) - len(ok),
+        ttft=_spans(s.ttft_ms for s in ok if s.ttft_ms is not None),
+        total=_spans(s.total_ms for s in ok if s.total_ms is not None),
+        speed=_spans(s.tokens_per_s for s in ok if s.tokens_per_s is not None),
+    )
 
 
 def _state(endpoint: Endpoint, chat: list[Sample], stats: EndpointStats) -> State:

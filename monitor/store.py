@@ -8,24 +8,46 @@ the event loop. SQLite gets WAL, a busy timeout, and writes that take the write 
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, Index, event, func
+from sqlalchemy import (
+    Engine,
+    Index,
+    and_,
+    bindparam,
+    event,
+    false,
+    func,
+    insert,
+    inspect,
+    literal_column,
+    or_,
+    text,
+    true,
+    union_all,
+)
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DatabaseError, OperationalError
+from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError
 from sqlmodel import Field, Session, SQLModel, col, create_engine, delete, select
 
-from monitor.probe import ErrorKind, ProbeResult, Sample
+from monitor.probe import ErrorKind, ProbeKind, ProbeResult, Sample
+from monitor.ranking import SPARK_POINTS, Span, Tally
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: rollup_hour.hist; no index on started_at alone (row size)
 # TTFT histogram bucket upper bounds (ms) kept per hour so percentiles survive pruning.
 TTFT_BUCKETS = (100, 200, 300, 500, 750, 1000, 1500, 2000, 3000, 5000, 10000, 30000)
+# Finer per-hour histograms for ranking long windows: buckets 10% wide, each keeping its count,
+# smallest and largest value; ranking spreads the count evenly between them, so percentiles are
+# exact for up to two values a bucket and close beyond (finer buckets cost more to merge).
+HIST_STEP = math.log(1.10)
+HIST_METRICS = {"ttft": "ttft_ms", "total": "total_ms", "speed": "tokens_per_s"}
 
 
 class StoreError(Exception):
@@ -34,10 +56,15 @@ class StoreError(Exception):
 
 class Probe(SQLModel, table=True):
     __tablename__ = "probe"
+    # Every hot query names the endpoint; the partial indexes find an endpoint's last failure
+    # or tool probe without walking all its rows (literal WHEREs: SQLite matches them as text).
     __table_args__ = (
         Index("ix_probe_endpoint_started", "endpoint_id", "started_at"),
-        Index("ix_probe_started", "started_at"),
-    )
+        Index("ix_probe_failed", "endpoint_id", "started_at", sqlite_where=text("ok = 0"),
+              postgresql_where=text("ok = false")),
+        Index("ix_probe_tools", "endpoint_id", "started_at", sqlite_where=text("kind = 'tools'"),
+              postgresql_where=text("kind = 'tools'")),
+    )  # fmt: skip
     id: int | None = Field(default=None, primary_key=True)
     endpoint_id: str = Field(max_length=64)
     kind: str = Field(default="chat", max_length=8)
@@ -68,6 +95,7 @@ class RollupHour(SQLModel, table=True):
     ttft_count: int = 0
     ttft_sum: float = 0.0
     ttft_hist: str = ""  # comma-separated counts per TTFT_BUCKETS (+ one overflow)
+    hist: str = ""  # JSON {metric: {bucket: [count, min, max]}} of ok chat probes, HIST_STEP
 
 
 class EndpointState(SQLModel, table=True):
@@ -126,16 +154,26 @@ def as_utc(moment: datetime) -> datetime:
 class Store:
     def __init__(self, url: str | None = None):
         self.url = url or os.environ.get("OSS_MONITOR_DB") or default_db_url()
-        parsed = make_url(self.url)
-        self.is_sqlite = parsed.get_backend_name() == "sqlite"
-        self.display = parsed.render_as_string(hide_password=True)
-        if self.is_sqlite:
-            self.path = parsed.database
-            self.writer = self._sqlite_engine(immediate=True)
-            self.reader = self._sqlite_engine(immediate=False)
-        else:
-            self.path = None
-            self.writer = self.reader = create_engine(self.url, pool_pre_ping=True)
+        try:
+            parsed = make_url(self.url)
+            self.is_sqlite = parsed.get_backend_name() == "sqlite"
+            self.display = parsed.render_as_string(hide_password=True)
+            if self.is_sqlite:
+                self.path = parsed.database
+                self.writer = self._sqlite_engine(immediate=True)
+                self.reader = self._sqlite_engine(immediate=False)
+            else:
+                self.path = None
+                self.writer = self.reader = create_engine(self.url, pool_pre_ping=True)
+        except ArgumentError:  # not echoed: the URL may hold a password
+            raise StoreError(
+                "the store URL is not a SQLAlchemy URL; use e.g. --db sqlite:///probes.db"
+            ) from None
+        except ModuleNotFoundError as exc:
+            raise StoreError(
+                f"the database driver {exc.name} is not installed; pip install it "
+                "or use --db sqlite:///probes.db"
+            ) from None
         self._create()
 
     # ------------------------------------------------------------ setup
@@ -175,16 +213,27 @@ class Store:
             SQLModel.metadata.create_all(self.writer)
             with Session(self.writer) as session:
                 row = session.get(Meta, "schema_version")
-                if row is None:
-                    session.add(Meta(key="schema_version", value=str(SCHEMA_VERSION)))
-                    session.commit()
-                elif int(row.value) > SCHEMA_VERSION:
+                if row is not None and int(row.value) > SCHEMA_VERSION:
                     raise StoreError(
                         f"the store {self.display} was written by a newer oss-monitor "
                         f"(schema {row.value}); upgrade oss-monitor or pass another --db"
                     )
+                if row is not None and int(row.value) < SCHEMA_VERSION:
+                    self._upgrade(session)
+                session.merge(Meta(key="schema_version", value=str(SCHEMA_VERSION)))
+                session.commit()
         except (DatabaseError, OperationalError) as exc:
             raise StoreError(self._explain(exc)) from None
+
+    def _upgrade(self, session: Session) -> None:
+        """Schema 1 -> 2. Hours rolled up before have no `hist`: until they leave the window,
+        long-window percentiles come from the hours after the upgrade (counts are complete)."""
+        connection = session.connection()
+        if "hist" not in {c["name"] for c in inspect(connection).get_columns("rollup_hour")}:
+            connection.exec_driver_sql(
+                "ALTER TABLE rollup_hour ADD COLUMN hist VARCHAR NOT NULL DEFAULT ''"
+            )
+        connection.exec_driver_sql("DROP INDEX IF EXISTS ix_probe_started")
 
     def _explain(self, exc: Exception) -> str:
         text = str(getattr(exc, "orig", exc)).lower()
@@ -256,16 +305,12 @@ class Store:
                 rows = {r.id: r for r in session.exec(select(Probe).where(col(Probe.id).in_(ids)))}
                 finished = []
                 for item in done:
-                    row = rows.get(item.probe_id)
-                    if row is None:  # pruned meanwhile; keep the sample anyway
-                        row = Probe(
-                            endpoint_id=item.result.endpoint_id, started_at=item.result.started_at
-                        )
-                    prober = row.prober
-                    _fill(row, item.result)
-                    row.prober = prober
+                    values = _columns(item.result)
+                    # A row pruned meanwhile is written anew: keep the sample anyway.
+                    row = rows.get(item.probe_id) or Probe(**values)
+                    row.sqlmodel_update(values)
                     session.add(row)
-                    finished.append(row)
+                    finished.append({**values, "prober": row.prober})
                     self._update_state(session, item)
                 self._roll_up(session, finished)
                 session.commit()
@@ -282,42 +327,51 @@ class Store:
 
     def add(self, results: Iterable[ProbeResult], prober: str = "") -> int:
         """Insert finished probes in one transaction (imports, benchmarks, tests)."""
-        rows = []
-        for result in results:
-            row = Probe(endpoint_id=result.endpoint_id, started_at=result.started_at, prober=prober)
-            _fill(row, result)
-            rows.append(row)
+        rows = [{**_columns(result), "prober": prober} for result in results]
         with self._write() as session, self._guard():
-            session.add_all(rows)
+            if rows:  # one executemany: ORM objects would cost more than the insert itself
+                session.connection().execute(insert(Probe), rows)
             self._roll_up(session, rows)
             session.commit()
         return len(rows)
 
-    def _roll_up(self, session: Session, rows: Sequence[Probe]) -> None:
-        groups: dict[tuple[str, datetime, str, str], list[Probe]] = {}
+    def _roll_up(self, session: Session, rows: Sequence[dict[str, Any]]) -> None:
+        groups: dict[tuple[str, datetime, str, str], list[dict[str, Any]]] = {}
         for row in rows:
-            if row.ok is None:
-                continue
-            hour = row.started_at.replace(minute=0, second=0, microsecond=0)
-            groups.setdefault((row.endpoint_id, hour, row.prober, row.kind), []).append(row)
+            hour = row["started_at"].replace(minute=0, second=0, microsecond=0)
+            groups.setdefault((row["endpoint_id"], hour, row["prober"], row["kind"]), []).append(
+                row
+            )
+        # One query for the rollups to update, not one per (endpoint, hour).
+        query = select(RollupHour).where(
+            col(RollupHour.endpoint_id).in_({key[0] for key in groups}),
+            col(RollupHour.hour).in_({key[1] for key in groups}),
+        )
+        existing = {
+            (r.endpoint_id, as_utc(r.hour), r.prober, r.kind): r for r in session.exec(query)
+        }
         for (endpoint_id, hour, prober, kind), members in groups.items():
-            rollup = session.get(RollupHour, (endpoint_id, hour, prober, kind)) or RollupHour(
+            rollup = existing.get((endpoint_id, hour, prober, kind)) or RollupHour(
                 endpoint_id=endpoint_id, hour=hour, prober=prober, kind=kind
             )
-            hist = [int(x) for x in rollup.ttft_hist.split(",")] if rollup.ttft_hist else []
-            hist += [0] * (len(TTFT_BUCKETS) + 1 - len(hist))
-            for row in members:
-                if row.ok:
-                    rollup.ok_count += 1
-                elif row.error == ErrorKind.AUTH:
-                    rollup.auth_count += 1
-                else:
-                    rollup.fail_count += 1
-                if row.ok and row.ttft_ms is not None:
-                    rollup.ttft_count += 1
-                    rollup.ttft_sum += row.ttft_ms
-                    hist[_bucket(row.ttft_ms)] += 1
-            rollup.ttft_hist = ",".join(map(str, hist))
+            counts = [int(x) for x in rollup.ttft_hist.split(",")] if rollup.ttft_hist else []
+            counts += [0] * (len(TTFT_BUCKETS) + 1 - len(counts))
+            hist: dict[str, dict[str, list[float]]] = json.loads(rollup.hist or "{}")
+            ok = [row for row in members if row["ok"]]
+            auth = sum(1 for row in members if not row["ok"] and row["error"] == ErrorKind.AUTH)
+            ttfts = [row["ttft_ms"] for row in ok if row["ttft_ms"] is not None]
+            for row in ok:
+                _add_to_hist(hist, row)
+            for ttft in ttfts:
+                counts[_bucket(ttft)] += 1
+            # Summed here and set once: each attribute write on a SQLModel row is costly.
+            rollup.ok_count += len(ok)
+            rollup.auth_count += auth
+            rollup.fail_count += len(members) - len(ok) - auth
+            rollup.ttft_count += len(ttfts)
+            rollup.ttft_sum += sum(ttfts)
+            rollup.ttft_hist = ",".join(map(str, counts))
+            rollup.hist = json.dumps(hist, separators=(",", ":"))
             session.add(rollup)
 
     def prune(self, before: datetime) -> int:
@@ -347,38 +401,93 @@ class Store:
     def samples(self, since: datetime, endpoint_ids: Sequence[str] | None = None) -> list[Sample]:
         """Finished probes since a moment, oldest first, as slim tuples for ranking."""
         table = Probe.__table__.c  # type: ignore[attr-defined]
-        query = sa_select(
-            table.endpoint_id,
-            table.kind,
-            table.started_at,
-            table.ok,
-            table.error,
-            table.status,
-            table.message,
-            table.ttft_ms,
-            table.total_ms,
-            table.tokens_per_s,
-        ).where(table.started_at >= as_utc(since), table.ok.is_not(None))
-        if endpoint_ids is not None:
+        query = sa_select(*_sample_columns(table)).where(
+            table.started_at >= as_utc(since), table.ok.is_not(None)
+        )
+        if endpoint_ids is None:
+            query = query.where(table.endpoint_id.in_(_endpoints_since(since)))
+        else:
             query = query.where(table.endpoint_id.in_(list(endpoint_ids)))
         query = query.order_by(table.started_at)
         with self._read() as session, self._guard():
-            rows = session.connection().execute(query)
-            return [
-                Sample(
-                    endpoint_id=r[0],
-                    kind=r[1],
-                    started_at=as_utc(r[2]),
-                    ok=bool(r[3]),
-                    error=r[4],
-                    status=r[5],
-                    message=r[6] or "",
-                    ttft_ms=r[7],
-                    total_ms=r[8],
-                    tokens_per_s=r[9],
-                )
-                for r in rows
-            ]
+            return [_sample(r) for r in session.connection().execute(query)]
+
+    def latest(self, since: datetime, endpoint_ids: Sequence[str]) -> list[Sample]:
+        """The few newest samples per endpoint that decide its state, sparkline, last error and
+        tool health in `ranking.compute(..., tallies=...)`, oldest first."""
+        table = Probe.__table__.c  # type: ignore[attr-defined]
+        columns = [*_sample_columns(table), table.id]
+        # The last chat probes, the last chat failure, the last answered tool probe, the last
+        # of any kind; literals, not parameters, so that SQLite picks the partial indexes.
+        tools = table.kind == literal_column("'tools'")
+        newest = [
+            (table.kind != ProbeKind.TOOLS, SPARK_POINTS),
+            (and_(table.ok == false(), table.kind != ProbeKind.TOOLS), 1),
+            (and_(tools, or_(table.ok, table.error == ErrorKind.BAD_RESPONSE)), 1),
+            (true(), 1),
+        ]
+        branches = [
+            sa_select(*columns)
+            .where(
+                table.endpoint_id == bindparam("endpoint_id"),
+                table.started_at >= as_utc(since),
+                table.ok.is_not(None),
+                condition,
+            )
+            .order_by(table.started_at.desc())
+            .limit(limit)
+            .subquery()
+            .select()
+            for condition, limit in newest
+        ]
+        query = union_all(*branches)  # built once: compiling it per endpoint costs more
+        found: dict[int, Sample] = {}
+        with self._read() as session, self._guard():
+            connection = session.connection()
+            for endpoint_id in endpoint_ids:
+                for row in connection.execute(query, {"endpoint_id": endpoint_id}):
+                    found[row[-1]] = _sample(row)
+        return sorted(found.values(), key=lambda s: s.started_at)
+
+    def tallies(self, since: datetime) -> dict[str, Tally]:
+        """Counts and latency histograms of chat probes per endpoint since a moment, without
+        loading every probe: whole hours come from the rollups, the first partial hour from
+        raw rows. Pruned hours still count (their rollups stay)."""
+        since = as_utc(since)
+        first_hour = since if since == _hour(since) else _hour(since) + timedelta(hours=1)
+        sums: dict[str, _Sums] = {}
+        table = Probe.__table__.c  # type: ignore[attr-defined]
+        raw = sa_select(
+            table.endpoint_id, table.ok, table.error, table.ttft_ms, table.total_ms,
+            table.tokens_per_s,
+        ).where(
+            table.endpoint_id.in_(_endpoints_since(since)), table.started_at >= since,
+            table.started_at < first_hour, table.ok.is_not(None), table.kind != ProbeKind.TOOLS,
+        )  # fmt: skip
+        hours = select(
+            RollupHour.endpoint_id, RollupHour.ok_count, RollupHour.fail_count, RollupHour.hist
+        ).where(col(RollupHour.hour) >= first_hour, RollupHour.kind != ProbeKind.TOOLS)
+        with self._read() as session, self._guard():
+            for endpoint_id, ok, error, ttft_ms, total_ms, tokens_per_s in session.execute(raw):
+                if error == ErrorKind.AUTH:
+                    continue
+                tally = sums.setdefault(endpoint_id, _Sums())
+                if ok:
+                    tally.ok += 1
+                    values = {
+                        "ttft_ms": ttft_ms,
+                        "total_ms": total_ms,
+                        "tokens_per_s": tokens_per_s,
+                    }
+                    _add_to_hist(tally.hist, values)
+                else:
+                    tally.failed += 1
+            for endpoint_id, ok_count, fail_count, hist in session.exec(hours):
+                tally = sums.setdefault(endpoint_id, _Sums())
+                tally.ok += ok_count
+                tally.failed += fail_count
+                tally.merge(json.loads(hist or "{}"))
+        return {endpoint_id: tally.tally() for endpoint_id, tally in sums.items()}
 
     def archived_counts(self, since: datetime) -> dict[str, tuple[int, int]]:
         """(ok, failed) chat probes per endpoint from hourly rollups, for the hours since
@@ -442,20 +551,92 @@ class _Guard:
             raise StoreError(self.store._explain(exc)) from None
 
 
-def _fill(row: Probe, result: ProbeResult) -> None:
-    row.kind = result.kind.value
-    row.started_at = as_utc(result.started_at)
-    row.ok = result.ok
-    row.error = result.error.value if result.error else None
-    row.status = result.status
-    row.message = result.message or None
-    row.headers_ms = result.headers_ms
-    row.ttft_ms = result.ttft_ms
-    row.total_ms = result.total_ms
-    row.output_tokens = result.output_tokens
-    row.tokens_per_s = result.tokens_per_s
-    row.new_connection = result.new_connection
-    row.rate_limit = json.dumps(result.rate_limit, sort_keys=True) if result.rate_limit else None
+def _columns(result: ProbeResult) -> dict[str, Any]:
+    """A finished probe as `probe` column values (all but id and prober)."""
+    return {
+        "endpoint_id": result.endpoint_id,
+        "kind": result.kind.value,
+        "started_at": as_utc(result.started_at),
+        "ok": result.ok,
+        "error": result.error.value if result.error else None,
+        "status": result.status,
+        "message": result.message or None,
+        "headers_ms": result.headers_ms,
+        "ttft_ms": result.ttft_ms,
+        "total_ms": result.total_ms,
+        "output_tokens": result.output_tokens,
+        "tokens_per_s": result.tokens_per_s,
+        "new_connection": result.new_connection,
+        "rate_limit": json.dumps(result.rate_limit, sort_keys=True) if result.rate_limit else None,
+    }
+
+
+def _sample_columns(table: Any) -> list[Any]:
+    return [
+        table.endpoint_id, table.kind, table.started_at, table.ok, table.error, table.status,
+        table.message, table.ttft_ms, table.total_ms, table.tokens_per_s,
+    ]  # fmt: skip
+
+
+def _sample(row: Sequence[Any]) -> Sample:
+    return Sample(
+        endpoint_id=row[0],
+        kind=row[1],
+        started_at=as_utc(row[2]),
+        ok=bool(row[3]),
+        error=row[4],
+        status=row[5],
+        message=row[6] or "",
+        ttft_ms=row[7],
+        total_ms=row[8],
+        tokens_per_s=row[9],
+    )
+
+
+def _endpoints_since(since: datetime) -> Any:
+    """Endpoints probed since a moment (every finished probe is rolled up): naming them lets
+    the (endpoint_id, started_at) index serve a time range instead of a full scan."""
+    return select(RollupHour.endpoint_id).where(col(RollupHour.hour) >= _hour(since)).distinct()
+
+
+def _hour(moment: datetime) -> datetime:
+    return as_utc(moment).replace(minute=0, second=0, microsecond=0)
+
+
+def _add_to_hist(hist: dict[str, dict[str, list[float]]], row: dict[str, Any]) -> None:
+    for metric, column in HIST_METRICS.items():
+        value = row[column]
+        if value is not None:
+            key = str(math.floor(math.log(max(value, 1e-3)) / HIST_STEP))
+            slot = hist.setdefault(metric, {}).setdefault(key, [0, value, value])
+            slot[0] += 1
+            slot[1] = min(slot[1], value)
+            slot[2] = max(slot[2], value)
+
+
+@dataclass
+class _Sums:
+    """A Tally being summed: histogram buckets merged across hours."""
+
+    ok: int = 0
+    failed: int = 0
+    hist: dict[str, dict[str, list[float]]] = field(default_factory=dict)
+
+    def merge(self, hist: dict[str, dict[str, list[float]]]) -> None:
+        for metric, buckets in hist.items():
+            mine = self.hist.setdefault(metric, {})
+            for key, (count, low, high) in buckets.items():
+                slot = mine.setdefault(key, [0, low, high])
+                slot[0] += count
+                slot[1] = min(slot[1], low)
+                slot[2] = max(slot[2], high)
+
+    def tally(self) -> Tally:
+        spans = {
+            metric: [Span(low, high, int(n)) for n, low, high in self.hist.get(metric, {}).values()]
+            for metric in HIST_METRICS
+        }
+        return Tally(self.ok, self.failed, spans["ttft"], spans["total"], spans["speed"])
 
 
 def _span(seconds: int) -> str:
