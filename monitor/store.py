@@ -179,7 +179,8 @@ class Store:
     # ------------------------------------------------------------ setup
 
     def _sqlite_engine(self, immediate: bool) -> Engine:
-        if self.path and self.path != ":memory:":
+        # A `file:` URI (read-only and other modes) names its file itself: create nothing.
+        if self.path and self.path != ":memory:" and not self.path.startswith("file:"):
             try:
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
