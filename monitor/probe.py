@@ -165,26 +165,26 @@ async def probe(
         )
     request = build_request(endpoint, creds, payload(kind, settings))
     secrets = [creds.api_key] if creds.api_key else []
-    run = _Run(kind=kind, settings=settings, host=urlsplit(request.url).hostname or "")
+    run = ProbeRun(kind=kind, settings=settings, host=urlsplit(request.url).hostname or "")
     now = anyio.current_time()
     with anyio.CancelScope(deadline=now + settings.total_s) as total_scope:
         with anyio.CancelScope(deadline=now + settings.first_token_s) as first_scope:
             run.first_scope = first_scope
             try:
                 await _exchange(client, request.url, request.headers, request.body, run)
-            except _Failure as failure:
+            except ProbeFailure as failure:
                 run.failure = failure
             except httpx.HTTPError as exc:
-                run.failure = _transport_failure(exc, run)
+                run.failure = transport_failure(exc, run)
             except OSError as exc:  # anything the transport did not wrap
-                run.failure = _Failure(ErrorKind.NETWORK, f"network error: {exc}")
+                run.failure = ProbeFailure(ErrorKind.NETWORK, f"network error: {exc}")
     if first_scope.cancelled_caught or total_scope.cancelled_caught:
         if run.first_at is None:
             phase = "first token" if run.headers_at is not None else "response headers"
             limit = min(settings.first_token_s, settings.total_s)
-            run.failure = _Failure(ErrorKind.TIMEOUT, f"no {phase} within {limit:g} s")
+            run.failure = ProbeFailure(ErrorKind.TIMEOUT, f"no {phase} within {limit:g} s")
         else:
-            run.failure = _Failure(
+            run.failure = ProbeFailure(
                 ErrorKind.TIMEOUT, f"the stream did not end within {settings.total_s:g} s"
             )
     return run.result(endpoint.id, started_at, secrets)
@@ -193,7 +193,7 @@ async def probe(
 # ---------------------------------------------------------------- internals
 
 
-class _Failure(Exception):
+class ProbeFailure(Exception):
     def __init__(self, kind: ErrorKind, message: str, retry_after_s: float | None = None):
         super().__init__(message)
         self.kind = kind
@@ -202,7 +202,7 @@ class _Failure(Exception):
 
 
 @dataclass
-class _Run:
+class ProbeRun:
     """Everything one probe observed, in monotonic seconds."""
 
     kind: ProbeKind
@@ -221,13 +221,39 @@ class _Run:
     finished: bool = False
     rate_limit: dict[str, str] = field(default_factory=dict)
     tool_calls: dict[int, dict[str, str]] = field(default_factory=dict)
-    failure: _Failure | None = None
+    failure: ProbeFailure | None = None
+    received: int = 0  # stream bytes read so far
+    pending: bytearray = field(default_factory=bytearray)  # an unfinished SSE line
 
     async def trace(self, event: str, info: Mapping[str, Any]) -> None:
         if event == "connection.connect_tcp.started":
             self.new_connection = True
         elif event.endswith("send_request_headers.started"):
             self.t0 = time.perf_counter()
+
+    def feed(self, chunk: bytes) -> bool:
+        """Parse the SSE lines a chunk completes, within the size caps; True at [DONE]."""
+        self.received += len(chunk)
+        if self.received > self.settings.max_stream_bytes:
+            raise ProbeFailure(
+                ErrorKind.BAD_RESPONSE,
+                f"the stream exceeded {self.settings.max_stream_bytes >> 20} MiB; stopped reading",
+            )
+        self.pending += chunk
+        while (cut := self.pending.find(b"\n")) >= 0:
+            _check_line_size(cut, self)
+            line = bytes(self.pending[:cut]).rstrip(b"\r")
+            del self.pending[: cut + 1]
+            if _handle_line(line, self):
+                return True
+        _check_line_size(len(self.pending), self)
+        return False
+
+    def feed_end(self) -> None:
+        """The connection closed: a last line without a newline still counts."""
+        if self.pending.strip():
+            _handle_line(bytes(self.pending).strip(), self)
+        self.pending.clear()
 
     def token(self) -> None:
         now = time.perf_counter()
@@ -268,12 +294,12 @@ class _Run:
             rate_limit={k: redact(v, secrets) for k, v in self.rate_limit.items()},
         )
 
-    def _verdict(self) -> _Failure | None:
+    def _verdict(self) -> ProbeFailure | None:
         """A stream that arrived in full: was it a real answer?"""
         if self.chunks == 0:
-            return _Failure(ErrorKind.BAD_RESPONSE, "the stream ended without a single token")
+            return ProbeFailure(ErrorKind.BAD_RESPONSE, "the stream ended without a single token")
         if not self.finished:
-            return _Failure(
+            return ProbeFailure(
                 ErrorKind.BAD_RESPONSE,
                 f"the stream stopped after {self.chunks} chunks without finish_reason or [DONE]",
             )
@@ -283,7 +309,11 @@ class _Run:
 
 
 async def _exchange(
-    client: httpx.AsyncClient, url: str, headers: dict[str, str], body: dict[str, Any], run: _Run
+    client: httpx.AsyncClient,
+    url: str,
+    headers: dict[str, str],
+    body: dict[str, Any],
+    run: ProbeRun,
 ) -> None:
     run.t0 = None
     fallback_t0 = time.perf_counter()
@@ -300,21 +330,21 @@ async def _exchange(
             if "ratelimit" in k.lower() or k.lower() == "retry-after"
         }
         if response.status_code != 200:
-            raw = await _read_capped(response, run.settings.max_error_bytes)
-            raise _status_failure(response, raw)
+            raw = await read_capped(response, run.settings.max_error_bytes)
+            raise status_failure(response, raw)
         content_type = response.headers.get("content-type", "").lower()
         if "html" in content_type:
-            raw = await _read_capped(response, run.settings.max_error_bytes)
-            raise _Failure(ErrorKind.BAD_RESPONSE, f"HTTP 200 but {_describe_body(raw)}")
+            raw = await read_capped(response, run.settings.max_error_bytes)
+            raise ProbeFailure(ErrorKind.BAD_RESPONSE, f"HTTP 200 but {describe_body(raw)}")
         if "application/json" in content_type:
-            raw = await _read_capped(response, run.settings.max_stream_bytes)
-            _read_whole_completion(raw, run)
+            raw = await read_capped(response, run.settings.max_stream_bytes)
+            read_whole_completion(raw, run)
         else:
             await _read_stream(response, run)
         run.end_at = time.perf_counter()
 
 
-async def _read_capped(response: httpx.Response, limit: int) -> bytes:
+async def read_capped(response: httpx.Response, limit: int) -> bytes:
     data = bytearray()
     async for chunk in response.aiter_bytes():
         data += chunk
@@ -323,42 +353,27 @@ async def _read_capped(response: httpx.Response, limit: int) -> bytes:
     return bytes(data[:limit])
 
 
-async def _read_stream(response: httpx.Response, run: _Run) -> None:
-    buffer = bytearray()
-    total = 0
+async def _read_stream(response: httpx.Response, run: ProbeRun) -> None:
     async for chunk in response.aiter_bytes():
-        total += len(chunk)
-        if total > run.settings.max_stream_bytes:
-            raise _Failure(
-                ErrorKind.BAD_RESPONSE,
-                f"the stream exceeded {run.settings.max_stream_bytes >> 20} MiB; stopped reading",
-            )
-        buffer += chunk
-        while (cut := buffer.find(b"\n")) >= 0:
-            _check_line_size(cut, run)
-            line = bytes(buffer[:cut]).rstrip(b"\r")
-            del buffer[: cut + 1]
-            if _handle_line(line, run):
-                return
-        _check_line_size(len(buffer), run)
-    if buffer.strip():
-        _handle_line(bytes(buffer).strip(), run)
+        if run.feed(chunk):
+            return
+    run.feed_end()
 
 
-def _check_line_size(size: int, run: _Run) -> None:
+def _check_line_size(size: int, run: ProbeRun) -> None:
     if size > run.settings.max_line_bytes:
-        raise _Failure(
+        raise ProbeFailure(
             ErrorKind.BAD_RESPONSE,
             f"one stream line exceeded {run.settings.max_line_bytes >> 10} KiB; stopped reading",
         )
 
 
-def _handle_line(line: bytes, run: _Run) -> bool:
+def _handle_line(line: bytes, run: ProbeRun) -> bool:
     """Handle one SSE line; True once the stream says [DONE]."""
     if not line.startswith(b"data:"):
         if line.lstrip().startswith((b"<", b"{")) and run.chunks == 0:
-            raise _Failure(
-                ErrorKind.BAD_RESPONSE, f"HTTP 200 but {_describe_body(line)} instead of a stream"
+            raise ProbeFailure(
+                ErrorKind.BAD_RESPONSE, f"HTTP 200 but {describe_body(line)} instead of a stream"
             )
         return False  # blank lines, `event:` and `: keep-alive` comments
     data = line[5:].strip()
@@ -368,17 +383,17 @@ def _handle_line(line: bytes, run: _Run) -> bool:
     try:
         chunk = json.loads(data)
     except ValueError:
-        raise _Failure(ErrorKind.BAD_RESPONSE, "broken JSON in the event stream") from None
+        raise ProbeFailure(ErrorKind.BAD_RESPONSE, "broken JSON in the event stream") from None
     if not isinstance(chunk, dict):
-        raise _Failure(ErrorKind.BAD_RESPONSE, "an event in the stream is not a JSON object")
+        raise ProbeFailure(ErrorKind.BAD_RESPONSE, "an event in the stream is not a JSON object")
     _handle_chunk(chunk, run)
     return False
 
 
-def _handle_chunk(chunk: dict[str, Any], run: _Run) -> None:
+def _handle_chunk(chunk: dict[str, Any], run: ProbeRun) -> None:
     if "error" in chunk:
         kind, message = _error_from_json(chunk)
-        raise _Failure(kind or ErrorKind.SERVER, f"error inside the stream: {message}")
+        raise ProbeFailure(kind or ErrorKind.SERVER, f"error inside the stream: {message}")
     usage = chunk.get("usage") or (chunk.get("x_groq") or {}).get("usage")
     if isinstance(usage, dict) and isinstance(usage.get("completion_tokens"), int):
         run.usage_tokens = usage["completion_tokens"]
@@ -399,7 +414,7 @@ def _carries_text(delta: dict[str, Any]) -> bool:
     )
 
 
-def _collect_tool_calls(delta: dict[str, Any], run: _Run) -> bool:
+def _collect_tool_calls(delta: dict[str, Any], run: ProbeRun) -> bool:
     calls = delta.get("tool_calls")
     if not isinstance(calls, list):
         return False
@@ -417,29 +432,29 @@ def _collect_tool_calls(delta: dict[str, Any], run: _Run) -> bool:
     return bool(calls)
 
 
-def _check_tool_calls(calls: dict[int, dict[str, str]]) -> _Failure | None:
+def _check_tool_calls(calls: dict[int, dict[str, str]]) -> ProbeFailure | None:
     if not calls:
-        return _Failure(ErrorKind.BAD_RESPONSE, "answered in text instead of calling the tool")
+        return ProbeFailure(ErrorKind.BAD_RESPONSE, "answered in text instead of calling the tool")
     call = calls[min(calls)]
     if call["name"] != TOOL_NAME:
-        return _Failure(ErrorKind.BAD_RESPONSE, f"called an unknown tool {call['name']!r}")
+        return ProbeFailure(ErrorKind.BAD_RESPONSE, f"called an unknown tool {call['name']!r}")
     try:
         arguments = json.loads(call["arguments"] or "null")
     except ValueError:
-        return _Failure(ErrorKind.BAD_RESPONSE, "tool call arguments are not valid JSON")
+        return ProbeFailure(ErrorKind.BAD_RESPONSE, "tool call arguments are not valid JSON")
     if not isinstance(arguments, dict) or "city" not in arguments:
-        return _Failure(ErrorKind.BAD_RESPONSE, "tool call arguments lack the required 'city'")
+        return ProbeFailure(ErrorKind.BAD_RESPONSE, "tool call arguments lack the required 'city'")
     return None
 
 
-def _read_whole_completion(raw: bytes, run: _Run) -> None:
+def read_whole_completion(raw: bytes, run: ProbeRun) -> None:
     """Some servers ignore `stream: true` and answer with one JSON completion."""
     try:
         chunk = json.loads(raw)
     except ValueError:
-        raise _Failure(ErrorKind.BAD_RESPONSE, "HTTP 200 but the JSON body is broken") from None
+        raise ProbeFailure(ErrorKind.BAD_RESPONSE, "HTTP 200 but the JSON body is broken") from None
     if not isinstance(chunk, dict) or not (chunk.get("choices") or chunk.get("error")):
-        raise _Failure(ErrorKind.BAD_RESPONSE, "HTTP 200 but the JSON body is not a completion")
+        raise ProbeFailure(ErrorKind.BAD_RESPONSE, "HTTP 200 but the JSON body is not a completion")
     _handle_chunk(chunk, run)
 
 
@@ -450,36 +465,36 @@ MODEL_MISSING = re.compile(
 )
 
 
-def _status_failure(response: httpx.Response, raw: bytes) -> _Failure:
+def status_failure(response: httpx.Response, raw: bytes) -> ProbeFailure:
     status = response.status_code
     kind_hint, detail = _error_from_body(raw)
     text = f"HTTP {status}: {detail}" if detail else f"HTTP {status}"
     if status in (401, 403):
-        return _Failure(ErrorKind.AUTH, text)
+        return ProbeFailure(ErrorKind.AUTH, text)
     if status == 402:
-        return _Failure(ErrorKind.AUTH, f"{text} (payment required on this account)")
+        return ProbeFailure(ErrorKind.AUTH, f"{text} (payment required on this account)")
     if status == 404:
-        return _Failure(ErrorKind.NOT_FOUND, text)
+        return ProbeFailure(ErrorKind.NOT_FOUND, text)
     if status == 429:
         wait = retry_after_seconds(response.headers.get("retry-after"))
-        return _Failure(ErrorKind.RATE_LIMITED, text, retry_after_s=wait)
+        return ProbeFailure(ErrorKind.RATE_LIMITED, text, retry_after_s=wait)
     if status >= 500:
-        return _Failure(ErrorKind.SERVER, text)
+        return ProbeFailure(ErrorKind.SERVER, text)
     if 300 <= status < 400:
         target = urlsplit(response.headers.get("location", "")).hostname or "another URL"
-        return _Failure(
+        return ProbeFailure(
             ErrorKind.BAD_RESPONSE, f"HTTP {status}: redirected to {target}; not followed"
         )
     if kind_hint is ErrorKind.NOT_FOUND or MODEL_MISSING.search(detail):
-        return _Failure(ErrorKind.NOT_FOUND, text)
-    return _Failure(kind_hint or ErrorKind.BAD_RESPONSE, text)
+        return ProbeFailure(ErrorKind.NOT_FOUND, text)
+    return ProbeFailure(kind_hint or ErrorKind.BAD_RESPONSE, text)
 
 
 def _error_from_body(raw: bytes) -> tuple[ErrorKind | None, str]:
     try:
         data = json.loads(raw)
     except ValueError:
-        return None, _describe_body(raw) if raw.strip() else ""
+        return None, describe_body(raw) if raw.strip() else ""
     if isinstance(data, dict):
         return _error_from_json(data)
     return None, _short(str(data))
@@ -504,7 +519,7 @@ def _error_from_json(data: dict[str, Any]) -> tuple[ErrorKind | None, str]:
     return kind, _short(message if isinstance(message, str) else json.dumps(message or data))
 
 
-def _describe_body(raw: bytes) -> str:
+def describe_body(raw: bytes) -> str:
     text = raw.decode("utf-8", "replace")
     if "<html" in text[:2000].lower() or "<!doctype" in text[:200].lower():
         title = re.search(r"<title[^>]*>(.*?)</title>", text, re.I | re.S)
@@ -517,15 +532,17 @@ def _short(text: str, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _transport_failure(exc: httpx.HTTPError, run: _Run) -> _Failure:
+def transport_failure(exc: httpx.HTTPError, run: ProbeRun) -> ProbeFailure:
     detail = str(exc) or type(exc).__name__
     if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout):
-        return _Failure(ErrorKind.TIMEOUT, f"could not connect within {run.settings.connect_s:g} s")
+        return ProbeFailure(
+            ErrorKind.TIMEOUT, f"could not connect within {run.settings.connect_s:g} s"
+        )
     if isinstance(exc, httpx.TimeoutException):
         phase = "response headers" if run.headers_at is None else "more data"
-        return _Failure(ErrorKind.TIMEOUT, f"waited too long for {phase}")
+        return ProbeFailure(ErrorKind.TIMEOUT, f"waited too long for {phase}")
     if run.headers_at is not None:
-        return _Failure(
+        return ProbeFailure(
             ErrorKind.BAD_RESPONSE,
             f"the connection dropped mid-stream after {run.chunks} chunks ({_short(detail, 80)})",
         )
@@ -534,12 +551,14 @@ def _transport_failure(exc: httpx.HTTPError, run: _Run) -> _Failure:
     if isinstance(cause, socket.gaierror) or any(
         s in lowered for s in ("name or service", "nodename", "getaddrinfo", "name resolution")
     ):
-        return _Failure(ErrorKind.NETWORK, f"DNS lookup failed for {run.host}")
+        return ProbeFailure(ErrorKind.NETWORK, f"DNS lookup failed for {run.host}")
     if isinstance(cause, ConnectionRefusedError) or "refused" in lowered:
-        return _Failure(ErrorKind.NETWORK, f"connection refused by {run.host}")
+        return ProbeFailure(ErrorKind.NETWORK, f"connection refused by {run.host}")
     if isinstance(cause, ssl.SSLError) or any(s in lowered for s in ("ssl", "certificate", "tls")):
-        return _Failure(ErrorKind.NETWORK, f"TLS failure with {run.host}: {_short(detail, 120)}")
-    return _Failure(ErrorKind.NETWORK, f"network error with {run.host}: {_short(detail, 120)}")
+        return ProbeFailure(
+            ErrorKind.NETWORK, f"TLS failure with {run.host}: {_short(detail, 120)}"
+        )
+    return ProbeFailure(ErrorKind.NETWORK, f"network error with {run.host}: {_short(detail, 120)}")
 
 
 def _root_cause(exc: BaseException) -> BaseException:

@@ -4,7 +4,7 @@ healthy provider right now.
 Choice comes from the ranking in the store, refreshed in a worker thread every few seconds.
 Before the first byte reaches the client a failing provider is replaced by the next one;
 after it, a broken stream ends with an explicit error, never a silent switch. Every forwarded
-request is stored as a `traffic` sample with the probe's timing definitions (the same `_Run`
+request is stored as a `traffic` sample with the probe's timing definitions (the same `ProbeRun`
 bookkeeping), so real use feeds the ranking. Prompts and answers are never stored or logged.
 """
 
@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -38,20 +38,18 @@ from monitor.dialects import Request as Upstream
 from monitor.dialects import build_request
 from monitor.probe import (
     ErrorKind,
+    ProbeFailure,
     ProbeKind,
     ProbeResult,
+    ProbeRun,
     ProbeSettings,
-    _check_line_size,
-    _describe_body,
-    _Failure,
-    _handle_line,
-    _read_capped,
-    _read_whole_completion,
-    _Run,
-    _status_failure,
-    _transport_failure,
+    describe_body,
     make_client,
+    read_capped,
+    read_whole_completion,
     redact,
+    status_failure,
+    transport_failure,
 )
 from monitor.ranking import EndpointStats, State, ToolHealth
 from monitor.store import Store, StoreError, as_utc
@@ -184,7 +182,7 @@ class Attempt:
     """One upstream request: what it observed, and the open stream when it answered."""
 
     endpoint: Endpoint
-    run: _Run
+    run: ProbeRun
     started_at: datetime
     secrets: list[str]
     response: httpx.Response | None = None
@@ -192,21 +190,12 @@ class Attempt:
     head: bytes = b""  # what arrived before the answer could be handed on
     body: bytes | None = None  # a whole answer (JSON completion, or the request's own error)
     media: str = "application/json"  # the whole answer's content type
-    lines: bytearray = field(default_factory=bytearray)  # an unfinished SSE line
     done: bool = False  # the stream said [DONE]
 
     def feed(self, chunk: bytes) -> bool:
-        """Parse the SSE lines in a chunk with the probe's rules; True at [DONE]."""
-        self.lines += chunk
-        while (cut := self.lines.find(b"\n")) >= 0:
-            _check_line_size(cut, self.run)
-            line = bytes(self.lines[:cut]).rstrip(b"\r")
-            del self.lines[: cut + 1]
-            if _handle_line(line, self.run):
-                self.done = True
-                return True
-        _check_line_size(len(self.lines), self.run)
-        return False
+        """Parse the SSE lines in a chunk with the probe's own rules; True at [DONE]."""
+        self.done = self.run.feed(chunk)
+        return self.done
 
     async def close(self) -> None:
         if self.response is not None:
@@ -337,7 +326,7 @@ class Router:
         creds = resolve(endpoint, self.env)
         upstream = build_request(endpoint, creds, payload)
         host = urlsplit(upstream.url).hostname or ""
-        run = _Run(kind=ProbeKind.TRAFFIC, settings=self.probe_settings, host=host)
+        run = ProbeRun(kind=ProbeKind.TRAFFIC, settings=self.probe_settings, host=host)
         secrets = [creds.api_key] if creds.api_key else []
         attempt = Attempt(endpoint, run, datetime.now(UTC), secrets)
         # A whole (non-streamed) answer arrives at once, so it may take all the time left.
@@ -346,14 +335,14 @@ class Router:
             run.first_scope = scope
             try:
                 await self._open(attempt, upstream)
-            except _Failure as failure:
+            except ProbeFailure as failure:
                 run.failure = failure
             except httpx.HTTPError as exc:
-                run.failure = _transport_failure(exc, run)
+                run.failure = transport_failure(exc, run)
             except OSError as exc:  # anything the transport did not wrap
-                run.failure = _Failure(ErrorKind.NETWORK, f"network error: {exc}")
+                run.failure = ProbeFailure(ErrorKind.NETWORK, f"network error: {exc}")
         if scope.cancelled_caught:
-            run.failure = _Failure(ErrorKind.TIMEOUT, f"no first token within {limit:.3g} s")
+            run.failure = ProbeFailure(ErrorKind.TIMEOUT, f"no first token within {limit:.3g} s")
         if run.failure is not None:
             await attempt.close()
             if run.failure.kind is ErrorKind.RATE_LIMITED:
@@ -376,20 +365,20 @@ class Router:
         run.headers_at = time.perf_counter()
         run.status = response.status_code
         if response.status_code != 200:
-            raw = await _read_capped(response, run.settings.max_error_bytes)
+            raw = await read_capped(response, run.settings.max_error_bytes)
             if response.status_code not in REQUEST_FAULTS:
-                raise _status_failure(response, raw)
+                raise status_failure(response, raw)
             attempt.body = redact(raw.decode("utf-8", "replace"), attempt.secrets).encode()
             attempt.media = response.headers.get("content-type", attempt.media)
             return
         content_type = response.headers.get("content-type", "").lower()
         if "html" in content_type:
-            raw = await _read_capped(response, run.settings.max_error_bytes)
-            raise _Failure(ErrorKind.BAD_RESPONSE, f"HTTP 200 but {_describe_body(raw)}")
+            raw = await read_capped(response, run.settings.max_error_bytes)
+            raise ProbeFailure(ErrorKind.BAD_RESPONSE, f"HTTP 200 but {describe_body(raw)}")
         if "application/json" in content_type:
-            attempt.body = await _read_capped(response, run.settings.max_stream_bytes)
+            attempt.body = await read_capped(response, run.settings.max_stream_bytes)
             attempt.media = content_type
-            _read_whole_completion(attempt.body, run)
+            read_whole_completion(attempt.body, run)
             run.end_at = time.perf_counter()
             return
         attempt.chunks = response.aiter_bytes()
@@ -398,7 +387,7 @@ class Router:
             if attempt.feed(chunk) or run.first_at is not None:
                 break
         if run.first_at is None and not run.finished:
-            raise _Failure(ErrorKind.BAD_RESPONSE, "the stream ended without a single token")
+            raise ProbeFailure(ErrorKind.BAD_RESPONSE, "the stream ended without a single token")
 
     def _respond(self, attempt: Attempt, failovers: int) -> Response:
         headers = {"x-oss-monitor-endpoint": attempt.endpoint.id}
@@ -425,10 +414,10 @@ class Router:
                         yield chunk  # hand it on first: parsing must not add latency
                         if attempt.feed(chunk):
                             break
-                except _Failure as failure:
+                except ProbeFailure as failure:
                     run.failure = failure
                 except httpx.HTTPError as exc:
-                    run.failure = _transport_failure(exc, run)
+                    run.failure = transport_failure(exc, run)
             run.end_at = time.perf_counter()
             result = self._record(attempt)
             if run.failure is not None or not run.finished:
@@ -450,7 +439,7 @@ class Router:
             "model": self.model,
             "choices": [{"index": 0, "delta": {}, "finish_reason": "error"}],
         }
-        lead = b"\n\n" if attempt.lines else b""  # end a line the provider left half-sent
+        lead = b"\n\n" if attempt.run.pending else b""  # end a line the provider left half-sent
         return lead + _event({"error": error}) + _event(finish) + b"data: [DONE]\n\n"
 
     def _record(self, attempt: Attempt) -> ProbeResult:
