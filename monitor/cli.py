@@ -173,7 +173,8 @@ def build_parser() -> argparse.ArgumentParser:
         "  oss-monitor probe --once\n"
         "  oss-monitor probe --once --only groq cerebras --json\n"
         "  oss-monitor probe --once --providers my.yaml --db sqlite:///x.db\n"
-        "  oss-monitor probe --interval 120\n\n"
+        "  oss-monitor probe --interval 120\n"
+        "  oss-monitor probe --once --alert-webhook https://hooks.example/oss --down-after 3\n\n"
         "crontab, every 10 minutes:\n"
         "  */10 * * * * oss-monitor probe --once --json >> ~/oss-monitor.log 2>&1",
         [common, probing],
@@ -184,6 +185,21 @@ def build_parser() -> argparse.ArgumentParser:
     probe.add_argument(
         "--tools", action="store_true", help="also run the tool-calling probe (--once)"
     )
+    alerts = probe.add_argument_group("alerts (with --once): on transitions only, with hysteresis")
+    alerts.add_argument(
+        "--alert-command",
+        metavar="CMD",
+        help="run CMD per alert: JSON on stdin, OSS_MONITOR_EVENT/ENDPOINT/MESSAGE in its env",
+    )
+    alerts.add_argument("--alert-webhook", metavar="URL", help="POST each alert as JSON to URL")
+    alerts.add_argument(
+        "--down-after", type=_positive(int), default=3, metavar="N",
+        help="failed probes in a row before an endpoint is down (default 3)",
+    )  # fmt: skip
+    alerts.add_argument(
+        "--up-after", type=_positive(int), default=2, metavar="M",
+        help="ok probes in a row before it has recovered (default 2)",
+    )  # fmt: skip
 
     rank = add(
         "rank",
@@ -328,7 +344,28 @@ def cmd_probe(args: argparse.Namespace) -> int:
         print(json.dumps([_outcome_json(o) for o in outcomes], indent=2))
     else:
         _print_round(outcomes)
+    if args.alert_command or args.alert_webhook:
+        _alert(args, endpoints, store)
     return EXIT_OK if healthy else EXIT_UNHEALTHY
+
+
+def _alert(args: argparse.Namespace, endpoints: Sequence[Endpoint], store: Store) -> None:
+    """Compare with what was last alerted (kept in the store) and send the transitions."""
+    from datetime import UTC, datetime, timedelta
+
+    from monitor.alerts import deliver, transitions
+
+    recent: dict[str, list[Sample]] = {}
+    for sample in store.samples(datetime.now(UTC) - timedelta(days=1), [e.id for e in endpoints]):
+        recent.setdefault(sample.endpoint_id, []).append(sample)
+    stats = current_ranking(endpoints, store, os.environ, "1h")
+    remembered = store.remembered("alert")
+    alerts, memory = transitions(stats, recent, remembered, args.down_after, args.up_after)
+    store.remember("alert", memory)
+    for alert in alerts:
+        print(f"alert: {alert.event} {alert.endpoint}: {alert.message}", file=sys.stderr)
+    for problem in deliver(alerts, args.alert_command, args.alert_webhook):
+        print(f"oss-monitor: {problem}", file=sys.stderr)
 
 
 def _outcome_json(outcome: Outcome) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -108,7 +108,7 @@ class EndpointState(SQLModel, table=True):
 
 class Meta(SQLModel, table=True):
     __tablename__ = "meta"
-    key: str = Field(primary_key=True, max_length=64)
+    key: str = Field(primary_key=True, max_length=128)
     value: str
 
 
@@ -533,6 +533,31 @@ class Store:
     def states(self) -> dict[str, EndpointState]:
         with self._read() as session, self._guard():
             return {s.endpoint_id: s for s in session.exec(select(EndpointState))}
+
+    def hold_off(self, endpoint_id: str, until: datetime) -> None:
+        """Record a Retry-After seen outside a probe (the router's traffic): every process
+        sharing the store waits until then before probing the endpoint."""
+        with self._write() as session, self._guard():
+            state = session.get(EndpointState, endpoint_id) or EndpointState(
+                endpoint_id=endpoint_id
+            )
+            current = as_utc(state.not_before) if state.not_before else None
+            state.not_before = max(as_utc(until), current) if current else as_utc(until)
+            state.updated_at = datetime.now(UTC)
+            session.add(state)
+            session.commit()
+
+    def remembered(self, prefix: str) -> dict[str, str]:
+        """Small named values kept across runs and hosts (e.g. the last alert per endpoint)."""
+        query = select(Meta).where(col(Meta.key).startswith(f"{prefix}:"))
+        with self._read() as session, self._guard():
+            return {m.key.removeprefix(f"{prefix}:"): m.value for m in session.exec(query)}
+
+    def remember(self, prefix: str, values: Mapping[str, str]) -> None:
+        with self._write() as session, self._guard():
+            for name, value in values.items():
+                session.merge(Meta(key=f"{prefix}:{name}", value=value))
+            session.commit()
 
     def _guard(self) -> _Guard:
         return _Guard(self)
