@@ -169,9 +169,17 @@ class Recorder:
         batch, self.pending = self.pending, []
         if batch:
             try:
-                await anyio.to_thread.run_sync(self.store.add, batch, self.prober)
+                await anyio.to_thread.run_sync(self._write, batch)
             except StoreError as exc:
                 log.warning("%d traffic samples were not stored: %s", len(batch), exc)
+
+    def _write(self, batch: list[ProbeResult]) -> None:
+        self.store.add(batch, self.prober)
+        # A Retry-After learnt from traffic holds for every prober sharing the store.
+        for result in batch:
+            if result.error is ErrorKind.RATE_LIMITED and result.retry_after_s:
+                until = result.started_at + timedelta(seconds=result.retry_after_s)
+                self.store.hold_off(result.endpoint_id, until)
 
 
 # ---------------------------------------------------------------- one attempt

@@ -161,6 +161,9 @@ def test_failover_before_the_first_byte(
     if failure == "429":  # its Retry-After is learned: the next request skips it at once
         assert "x-oss-monitor-failovers" not in second.headers
         assert server.fleet.request_counts()["bad"] == 1
+        # ... and stored, so probers in other processes wait for it too.
+        held = store.states()["bad"].not_before
+        assert held is not None and held > datetime.now(UTC)
 
 
 def _pointed_at_closed_port(catalogue: Path, endpoint_id: str) -> Path:
