@@ -40,6 +40,7 @@ from sqlmodel import Field, Session, SQLModel, col, create_engine, delete, selec
 from monitor.probe import ErrorKind, ProbeKind, ProbeResult, Sample
 from monitor.ranking import SPARK_POINTS, Span, Tally
 
+BUDGET_LOCK = 0x055_0B0D6E7  # any fixed number: the advisory lock guarding budget slots
 SCHEMA_VERSION = 2  # 2: rollup_hour.hist; no index on started_at alone (row size)
 # TTFT histogram bucket upper bounds (ms) kept per hour so percentiles survive pruning.
 TTFT_BUCKETS = (100, 200, 300, 500, 750, 1000, 1500, 2000, 3000, 5000, 10000, 30000)
@@ -48,6 +49,7 @@ TTFT_BUCKETS = (100, 200, 300, 500, 750, 1000, 1500, 2000, 3000, 5000, 10000, 30
 # exact for up to two values a bucket and close beyond (finer buckets cost more to merge).
 HIST_STEP = math.log(1.10)
 HIST_METRICS = {"ttft": "ttft_ms", "total": "total_ms", "speed": "tokens_per_s"}
+WHOLE_HOURS_FROM = timedelta(hours=24)  # windows this long are counted in whole hours
 
 
 class StoreError(Exception):
@@ -157,6 +159,7 @@ class Store:
         try:
             parsed = make_url(self.url)
             self.is_sqlite = parsed.get_backend_name() == "sqlite"
+            self.is_postgres = parsed.get_backend_name() == "postgresql"
             self.display = parsed.render_as_string(hide_password=True)
             if self.is_sqlite:
                 self.path = parsed.database
@@ -270,6 +273,10 @@ class Store:
         """
         grants: list[Grant] = []
         with self._write() as session, self._guard():
+            if self.is_postgres:
+                # SQLite's BEGIN IMMEDIATE has no twin here: a transaction-scoped advisory
+                # lock makes every prober on every host take its turn.
+                session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": BUDGET_LOCK})
             for claim in claims:
                 grants.append(self._grant(session, claim))
             session.commit()
@@ -453,9 +460,14 @@ class Store:
     def tallies(self, since: datetime) -> dict[str, Tally]:
         """Counts and latency histograms of chat probes per endpoint since a moment, without
         loading every probe: whole hours come from the rollups, the first partial hour from
-        raw rows. Pruned hours still count (their rollups stay)."""
+        raw rows, except in windows of a day or more, which start at the top of that hour
+        instead (up to 1 h more data; reading that hour raw could take longer than the rest).
+        Pruned hours still count (their rollups stay)."""
         since = as_utc(since)
-        first_hour = since if since == _hour(since) else _hour(since) + timedelta(hours=1)
+        if since == _hour(since) or datetime.now(UTC) - since >= WHOLE_HOURS_FROM:
+            first_hour = _hour(since)
+        else:
+            first_hour = _hour(since) + timedelta(hours=1)
         sums: dict[str, _Sums] = {}
         table = Probe.__table__.c  # type: ignore[attr-defined]
         raw = sa_select(

@@ -45,7 +45,9 @@ def db(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'cli.db'}"
 
 
-def test_probe_once_json_then_rank(run_fleet: Start, db: str) -> None:
+def test_probe_once_json_then_rank(run_fleet: Start, db_url: str) -> None:
+    """The cron path end to end, on SQLite and on PostgreSQL."""
+    db = db_url
     server, path = run_fleet(
         sim("quick", ttft_ms={"mean": 20}),
         sim("slow", ttft_ms={"mean": 300}),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+from collections.abc import Iterator
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,6 +17,14 @@ from monitor.store import Claim, Finished, Store, StoreError
 from tests.helpers import result
 
 DAY = 86400
+
+
+@pytest.fixture
+def store(db_url: str) -> Iterator[Store]:
+    """Every store test runs on SQLite and on PostgreSQL unless it says otherwise."""
+    db = Store(db_url)
+    yield db
+    db.close()
 
 
 def claim(endpoint_id: str = "a", limits: tuple[tuple[int, int], ...] = ()) -> Claim:
@@ -60,8 +69,8 @@ def _grab_slots(url: str, count: int, out: multiprocessing.Queue) -> None:  # ty
     out.put(granted)
 
 
-def test_budget_holds_across_processes(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'shared.db'}"
+def test_budget_holds_across_processes(db_url: str) -> None:
+    url = db_url
     Store(url).close()
     ctx = multiprocessing.get_context("spawn")
     out = ctx.Queue()
@@ -125,7 +134,8 @@ def test_newer_schema_is_refused(tmp_path: Path) -> None:
         Store(f"sqlite:///{path}")
 
 
-def test_sqlite_runs_in_wal_mode(store: Store) -> None:
+def test_sqlite_runs_in_wal_mode(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'wal.db'}")
     with store.writer.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
 
