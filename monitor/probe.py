@@ -14,7 +14,8 @@ import re
 import socket
 import ssl
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -170,14 +171,8 @@ async def probe(
     with anyio.CancelScope(deadline=now + settings.total_s) as total_scope:
         with anyio.CancelScope(deadline=now + settings.first_token_s) as first_scope:
             run.first_scope = first_scope
-            try:
+            with run.catching():
                 await _exchange(client, request.url, request.headers, request.body, run)
-            except ProbeFailure as failure:
-                run.failure = failure
-            except httpx.HTTPError as exc:
-                run.failure = transport_failure(exc, run)
-            except OSError as exc:  # anything the transport did not wrap
-                run.failure = ProbeFailure(ErrorKind.NETWORK, f"network error: {exc}")
     if first_scope.cancelled_caught or total_scope.cancelled_caught:
         if run.first_at is None:
             phase = "first token" if run.headers_at is not None else "response headers"
@@ -230,6 +225,18 @@ class ProbeRun:
             self.new_connection = True
         elif event.endswith("send_request_headers.started"):
             self.t0 = time.perf_counter()
+
+    @contextmanager
+    def catching(self) -> Iterator[None]:
+        """Whatever the exchange raises becomes this run's one classified failure."""
+        try:
+            yield
+        except ProbeFailure as failure:
+            self.failure = failure
+        except httpx.HTTPError as exc:
+            self.failure = transport_failure(exc, self)
+        except OSError as exc:  # anything the transport did not wrap
+            self.failure = ProbeFailure(ErrorKind.NETWORK, f"network error: {exc}")
 
     def feed(self, chunk: bytes) -> bool:
         """Parse the SSE lines a chunk completes, within the size caps; True at [DONE]."""

@@ -49,7 +49,6 @@ from monitor.probe import (
     read_whole_completion,
     redact,
     status_failure,
-    transport_failure,
 )
 from monitor.ranking import EndpointStats, State, ToolHealth
 from monitor.store import Store, StoreError, as_utc
@@ -341,14 +340,8 @@ class Router:
         limit = min(self.settings.first_token_s, remaining) if payload.get("stream") else remaining
         with anyio.move_on_after(limit) as scope:
             run.first_scope = scope
-            try:
+            with run.catching():
                 await self._open(attempt, upstream)
-            except ProbeFailure as failure:
-                run.failure = failure
-            except httpx.HTTPError as exc:
-                run.failure = transport_failure(exc, run)
-            except OSError as exc:  # anything the transport did not wrap
-                run.failure = ProbeFailure(ErrorKind.NETWORK, f"network error: {exc}")
         if scope.cancelled_caught:
             run.failure = ProbeFailure(ErrorKind.TIMEOUT, f"no first token within {limit:.3g} s")
         if run.failure is not None:
@@ -417,15 +410,11 @@ class Router:
         try:
             yield attempt.head
             if not attempt.done and attempt.chunks is not None:
-                try:
+                with run.catching():
                     async for chunk in attempt.chunks:
                         yield chunk  # hand it on first: parsing must not add latency
                         if attempt.feed(chunk):
                             break
-                except ProbeFailure as failure:
-                    run.failure = failure
-                except httpx.HTTPError as exc:
-                    run.failure = transport_failure(exc, run)
             run.end_at = time.perf_counter()
             result = self._record(attempt)
             if run.failure is not None or not run.finished:
