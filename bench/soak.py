@@ -30,7 +30,13 @@ def run(minutes: float, endpoints: int, interval: float, folder: Path) -> dict[s
     with fleet(profile, folder) as catalogue:
         command = [OURS, "probe", "--providers", str(catalogue), "--db", f"sqlite:///{db}",
                    "--interval", str(interval), "--concurrency", str(endpoints)]  # fmt: skip
-        prober = subprocess.Popen(command, env=fleet_env(), stdout=subprocess.DEVNULL)
+        prober = subprocess.Popen(
+            command,
+            env=fleet_env(),
+            stdout=subprocess.DEVNULL,
+            # Background jobs of a script inherit an ignored SIGINT; Ctrl-C must reach it.
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )
         began = time.monotonic()
         warm = began + min(120.0, minutes * 60 / 5)
         baseline: tuple[float, int] | None = None

@@ -204,11 +204,17 @@ def build_parser() -> argparse.ArgumentParser:
     rank = add(
         "rank",
         "rank endpoints from the stored probes, best first",
-        "  oss-monitor rank\n  oss-monitor rank --window 24h --json",
+        "  oss-monitor rank\n  oss-monitor rank --window 24h --json\n"
+        "  oss-monitor rank --by-prober --db postgresql+psycopg://monitor@db/monitor",
         [common],
     )
     rank.add_argument("--window", default="1h", help="15m, 1h, 24h, 7d, or e.g. 30m, 3d")
     rank.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    who = rank.add_mutually_exclusive_group()
+    who.add_argument("--prober", type=_label, metavar="NAME", help="only what NAME measured")
+    who.add_argument(
+        "--by-prober", action="store_true", help="compare probers: one row per endpoint and prober"
+    )
 
     providers = add(
         "providers",
@@ -358,7 +364,7 @@ def _alert(args: argparse.Namespace, endpoints: Sequence[Endpoint], store: Store
     recent: dict[str, list[Sample]] = {}
     for sample in store.samples(datetime.now(UTC) - timedelta(days=1), [e.id for e in endpoints]):
         recent.setdefault(sample.endpoint_id, []).append(sample)
-    stats = current_ranking(endpoints, store, os.environ, "1h")
+    stats = standings(endpoints, store, os.environ, "1h")
     remembered = store.remembered("alert")
     alerts, memory = transitions(stats, recent, remembered, args.down_after, args.up_after)
     store.remember("alert", memory)
@@ -436,28 +442,16 @@ def _print_round(outcomes: Sequence[Outcome]) -> None:
     console.print(f"{len(outcomes)} probes: {summary}")
 
 
-def current_ranking(
+def standings(
     endpoints: Sequence[Endpoint],
     store: Store,
     env: Mapping[str, str],
     window: str,
-    samples: Sequence[Sample] | None = None,
+    prober: str | None = None,
 ) -> list[EndpointStats]:
-    """Stats from the store, best first (blocking: call it in a thread from async code).
+    from monitor.report import standings as from_store  # sqlmodel is heavy: import on use
 
-    Pass `samples` when the caller already read the window's samples for its own use.
-    """
-    from datetime import UTC, datetime
-
-    from monitor.catalog import resolve
-    from monitor.ranking import compute, parse_window
-
-    since = datetime.now(UTC) - parse_window(window)
-    missing = {e.id: resolve(e, env).missing for e in endpoints}
-    archived = store.archived_counts(since)
-    if samples is None:
-        samples = store.samples(since)
-    return compute(endpoints, samples, missing, window, archived)
+    return from_store(endpoints, store, env, window, prober)
 
 
 def _summary_line(stats: Sequence[EndpointStats]) -> str:
@@ -521,7 +515,7 @@ def _probe_forever(
         every = max(30.0, schedule.interval_s)
         while True:
             await anyio.sleep(every)
-            stats = await anyio.to_thread.run_sync(current_ranking, endpoints, store, env, "15m")
+            stats = await anyio.to_thread.run_sync(standings, endpoints, store, env, "15m")
             console.print(f"[bold]{_summary_line(stats)}[/]")
 
     async def run() -> None:
@@ -536,7 +530,7 @@ def _probe_forever(
     anyio.run(run)
     if seconds:
         label = f"the last {seconds:g} s" + (" (SIMULATED data)" if simulated else "")
-        _print_rank(current_ranking(endpoints, store, env, "15m"), label)
+        _print_rank(standings(endpoints, store, env, "15m"), label)
     return EXIT_OK
 
 
@@ -547,13 +541,50 @@ def cmd_rank(args: argparse.Namespace) -> int:
         parse_window(args.window)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    catalog = _catalog(args)
-    stats = current_ranking(catalog.enabled(), _store(args), os.environ, args.window)
+    endpoints = _catalog(args).enabled()
+    store = _store(args)
+    if args.by_prober:
+        return _rank_by_prober(endpoints, store, args)
+    stats = standings(endpoints, store, os.environ, args.window, args.prober)
     if args.json:
         print(json.dumps([s.as_json() for s in stats], indent=2))
     else:
-        _print_rank(stats, args.window)
+        title = args.window + (f" as measured by {args.prober}" if args.prober else "")
+        _print_rank(stats, title)
     return EXIT_OK if any(s.state.value in ("up", "degraded") for s in stats) else 1
+
+
+def _rank_by_prober(endpoints: list[Endpoint], store: Store, args: argparse.Namespace) -> int:
+    """One row per endpoint and prober: "Groq is fast from eu-west, slow from us-east"."""
+    from datetime import UTC, datetime
+
+    from monitor.ranking import parse_window
+
+    probers = store.probers(datetime.now(UTC) - parse_window(args.window))
+    rows = [
+        (prober, s)
+        for prober in probers
+        for s in standings(endpoints, store, os.environ, args.window, prober)
+        if s.samples
+    ]
+    rows.sort(key=lambda row: (row[1].id, row[1].ttft_p50_ms or float("inf")))
+    if args.json:
+        print(json.dumps([{"prober": p, **s.as_json()} for p, s in rows], indent=2))
+        return EXIT_OK if rows else EXIT_UNHEALTHY
+    from rich.table import Table
+
+    table = Table(title=f"by prober over {args.window}", title_justify="left")
+    for name in ("endpoint", "prober", "state", "uptime", "TTFT p50", "p95", "tok/s"):
+        table.add_column(
+            name, justify="left" if name in ("endpoint", "prober", "state") else "right"
+        )
+    for prober, s in rows:
+        table.add_row(
+            s.id, prober, s.state.value.replace("_", "-"), s.uptime_text(),
+            _ms(s.ttft_p50_ms), _ms(s.ttft_p95_ms), _ms(s.tokens_per_s),
+        )  # fmt: skip
+    _console().print(table)
+    return EXIT_OK if rows else EXIT_UNHEALTHY
 
 
 def _print_rank(stats: Sequence[Any], window: str) -> None:

@@ -121,9 +121,9 @@ def cmd_export(args: argparse.Namespace) -> int:
 def _choose(args: argparse.Namespace) -> tuple[Endpoint, str]:
     """The endpoint to export and, if it should be refused without --force, why."""
     from monitor.catalog import load_catalog
-    from monitor.cli import current_ranking
     from monitor.export import ExportError
     from monitor.ranking import State, parse_window
+    from monitor.report import standings
     from monitor.store import Store
 
     try:
@@ -131,7 +131,7 @@ def _choose(args: argparse.Namespace) -> tuple[Endpoint, str]:
     except ValueError as exc:
         raise ExportError(str(exc)) from None
     catalog = load_catalog(args.providers)
-    stats = current_ranking(catalog.enabled(), Store(args.db), os.environ, args.window)
+    stats = standings(catalog.enabled(), Store(args.db), os.environ, args.window)
     if args.endpoint:
         try:
             endpoint = catalog.get(args.endpoint)

@@ -138,14 +138,14 @@ def serve(
 
     from prometheus_client import start_http_server
 
-    from monitor.cli import current_ranking
     from monitor.ranking import parse_window
+    from monitor.report import standings
 
     span = parse_window(window)
 
     def rank() -> tuple[list[EndpointStats], list[Sample]]:
         samples = store.samples(datetime.now(UTC) - span)
-        return current_ranking(endpoints, store, env, window, samples), samples
+        return standings(endpoints, store, env, window), samples
 
     registry = CollectorRegistry()
     registry.register(StoreCollector(rank, window))

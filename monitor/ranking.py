@@ -180,18 +180,15 @@ def compute(
     samples: Iterable[Sample],
     missing: Mapping[str, tuple[str, ...]] | None = None,
     window_label: str = "1h",
-    archived: Mapping[str, tuple[int, int]] | None = None,
     tallies: Mapping[str, Tally] | None = None,
 ) -> list[EndpointStats]:
     """Stats for every endpoint, best first.
 
-    `missing` maps endpoint id -> unset env vars; `archived` maps endpoint id -> (ok, failed)
-    counts from hourly rollups whose raw probes were pruned (they count toward uptime only).
+    `missing` maps endpoint id -> unset env vars.
     With `tallies` (the store's fast path for big windows), counts and percentiles come from
     them and `samples` need only hold each endpoint's latest probes (see Store.latest).
     """
     missing = missing or {}
-    archived = archived or {}
     by_endpoint: dict[str, list[Sample]] = {}
     for sample in samples:
         by_endpoint.setdefault(sample.endpoint_id, []).append(sample)
@@ -201,7 +198,6 @@ def compute(
             by_endpoint.get(e.id, []),
             missing.get(e.id, ()),
             window_label,
-            archived.get(e.id),
             _tally(by_endpoint.get(e.id, [])) if tallies is None else tallies.get(e.id),
         )
         for e in endpoints
@@ -220,16 +216,14 @@ def _stats(
     samples: list[Sample],
     missing: tuple[str, ...],
     window_label: str,
-    archived: tuple[int, int] | None,
     tally: Tally | None,
 ) -> EndpointStats:
     chat = [s for s in samples if not _is_tools(s)]
     tools = [s for s in samples if _is_tools(s)]
     stats = EndpointStats(endpoint=endpoint, state=State.PENDING, missing=missing)
     tally = tally or Tally(0, 0, [], [], [])
-    old_ok, old_failed = archived or (0, 0)
-    stats.ok = tally.ok + old_ok
-    stats.failed = tally.failed + old_failed
+    stats.ok = tally.ok
+    stats.failed = tally.failed
     stats.samples = stats.ok + stats.failed
     if stats.samples >= MIN_SAMPLES:
         stats.uptime = stats.ok / stats.samples

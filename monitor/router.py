@@ -33,7 +33,6 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from monitor.catalog import Catalog, Endpoint, resolve
-from monitor.cli import current_ranking
 from monitor.dialects import Request as Upstream
 from monitor.dialects import build_request
 from monitor.probe import (
@@ -51,6 +50,7 @@ from monitor.probe import (
     status_failure,
 )
 from monitor.ranking import EndpointStats, State, ToolHealth
+from monitor.report import standings
 from monitor.store import Store, StoreError, as_utc
 
 log = logging.getLogger("oss-monitor.router")
@@ -99,7 +99,7 @@ class Picker:
 
     def refresh(self) -> None:
         """Blocking (SQL): run it in a worker thread."""
-        stats = current_ranking(self.endpoints, self.store, self.env, self.settings.window)
+        stats = standings(self.endpoints, self.store, self.env, self.settings.window)
         states = self.store.states()
         not_before = {k: as_utc(s.not_before) for k, s in states.items() if s.not_before}
         self.snapshot = Snapshot(stats, not_before, datetime.now(UTC))

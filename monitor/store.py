@@ -406,7 +406,12 @@ class Store:
         with self._read() as session, self._guard():
             return self._count(session, endpoint_id, as_utc(since))
 
-    def samples(self, since: datetime, endpoint_ids: Sequence[str] | None = None) -> list[Sample]:
+    def samples(
+        self,
+        since: datetime,
+        endpoint_ids: Sequence[str] | None = None,
+        prober: str | None = None,
+    ) -> list[Sample]:
         """Finished probes since a moment, oldest first, as slim tuples for ranking."""
         table = Probe.__table__.c  # type: ignore[attr-defined]
         query = sa_select(*_sample_columns(table)).where(
@@ -416,11 +421,15 @@ class Store:
             query = query.where(table.endpoint_id.in_(_endpoints_since(since)))
         else:
             query = query.where(table.endpoint_id.in_(list(endpoint_ids)))
+        if prober is not None:
+            query = query.where(table.prober == prober)
         query = query.order_by(table.started_at)
         with self._read() as session, self._guard():
             return [_sample(r) for r in session.connection().execute(query)]
 
-    def latest(self, since: datetime, endpoint_ids: Sequence[str]) -> list[Sample]:
+    def latest(
+        self, since: datetime, endpoint_ids: Sequence[str], prober: str | None = None
+    ) -> list[Sample]:
         """The few newest samples per endpoint that decide its state, sparkline, last error and
         tool health in `ranking.compute(..., tallies=...)`, oldest first."""
         table = Probe.__table__.c  # type: ignore[attr-defined]
@@ -441,6 +450,7 @@ class Store:
                 table.started_at >= as_utc(since),
                 table.ok.is_not(None),
                 condition,
+                true() if prober is None else table.prober == prober,
             )
             .order_by(table.started_at.desc())
             .limit(limit)
@@ -457,7 +467,7 @@ class Store:
                     found[row[-1]] = _sample(row)
         return sorted(found.values(), key=lambda s: s.started_at)
 
-    def tallies(self, since: datetime) -> dict[str, Tally]:
+    def tallies(self, since: datetime, prober: str | None = None) -> dict[str, Tally]:
         """Counts and latency histograms of chat probes per endpoint since a moment, without
         loading every probe: whole hours come from the rollups, the first partial hour from
         raw rows, except in windows of a day or more, which start at the top of that hour
@@ -480,6 +490,9 @@ class Store:
         hours = select(
             RollupHour.endpoint_id, RollupHour.ok_count, RollupHour.fail_count, RollupHour.hist
         ).where(col(RollupHour.hour) >= first_hour, RollupHour.kind != ProbeKind.TOOLS)
+        if prober is not None:
+            raw = raw.where(table.prober == prober)
+            hours = hours.where(RollupHour.prober == prober)
         with self._read() as session, self._guard():
             for endpoint_id, ok, error, ttft_ms, total_ms, tokens_per_s in session.execute(raw):
                 if error == ErrorKind.AUTH:
@@ -502,28 +515,11 @@ class Store:
                 tally.merge(json.loads(hist or "{}"))
         return {endpoint_id: tally.tally() for endpoint_id, tally in sums.items()}
 
-    def archived_counts(self, since: datetime) -> dict[str, tuple[int, int]]:
-        """(ok, failed) chat probes per endpoint from hourly rollups, for the hours since
-        `since` whose raw rows were pruned, so long windows keep their uptime."""
+    def probers(self, since: datetime) -> list[str]:
+        """The labels of every prober that stored something since a moment."""
+        query = select(RollupHour.prober).where(col(RollupHour.hour) >= _hour(since)).distinct()
         with self._read() as session, self._guard():
-            oldest = session.exec(select(func.min(Probe.started_at))).one()
-            if oldest is None:
-                return {}
-            boundary = as_utc(oldest).replace(minute=0, second=0, microsecond=0)
-            query = (
-                select(
-                    RollupHour.endpoint_id,
-                    func.sum(RollupHour.ok_count),
-                    func.sum(RollupHour.fail_count),
-                )
-                .where(
-                    col(RollupHour.hour) >= as_utc(since),
-                    col(RollupHour.hour) < boundary,
-                    RollupHour.kind == "chat",
-                )
-                .group_by(col(RollupHour.endpoint_id))
-            )
-            return {eid: (int(ok or 0), int(fail or 0)) for eid, ok, fail in session.exec(query)}
+            return sorted(p for p in session.exec(query) if p)
 
     def recent(self, endpoint_id: str, limit: int = 50) -> list[Probe]:
         query = (

@@ -23,7 +23,8 @@ from textual.worker import Worker, WorkerState
 
 from monitor.catalog import Catalog, Endpoint, resolve
 from monitor.probe import ProbeSettings
-from monitor.ranking import WINDOWS, compute, parse_window
+from monitor.ranking import WINDOWS
+from monitor.report import standings
 from monitor.scheduler import (
     Event,
     ProbeLanded,
@@ -204,8 +205,8 @@ class MonitorApp(App[int]):
     @work(thread=True, group="stats", exit_on_error=False)
     def _compute_stats(self, window: str) -> Snapshot:
         now = self.clock()
-        samples = self.store.samples(now - parse_window(window))
-        return Snapshot(compute(self.endpoints, samples, self.missing, window), now, window)
+        stats = standings(self.endpoints, self.store, self.env, window, now=now)
+        return Snapshot(stats, now, window)
 
     def watch_window(self) -> None:
         self.refresh_stats()

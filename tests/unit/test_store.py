@@ -12,7 +12,7 @@ import pytest
 
 from monitor.catalog import Endpoint
 from monitor.probe import ErrorKind
-from monitor.ranking import compute
+from monitor.report import standings
 from monitor.store import Claim, Finished, Store, StoreError
 from tests.helpers import result
 
@@ -146,10 +146,10 @@ def test_long_windows_keep_uptime_after_pruning(store: Store) -> None:
     store.add([result("a", at=old), result("a", at=old, ok=False), result("a", at=old)])
     store.add([result("a", at=now - timedelta(minutes=m)) for m in range(3)])
     store.prune(now - timedelta(days=1))
-    week = now - timedelta(days=7)
-    assert store.archived_counts(week) == {"a": (2, 1)}
-    assert store.archived_counts(now - timedelta(hours=1)) == {}
+    assert len(store.samples(now - timedelta(days=7))) == 3  # the raw rows of 5 days ago are gone
     endpoint = Endpoint(id="a", name="A", base_url="https://a.test/v1", model="m")
-    (stats,) = compute([endpoint], store.samples(week), archived=store.archived_counts(week))
-    assert (stats.ok, stats.failed, stats.samples) == (5, 1, 6)
-    assert stats.uptime == pytest.approx(5 / 6)
+    (week,) = standings([endpoint], store, {}, "7d")
+    assert (week.ok, week.failed, week.samples) == (5, 1, 6)  # ... their hourly rollup is not
+    assert week.uptime == pytest.approx(5 / 6)
+    (hour,) = standings([endpoint], store, {}, "1h")
+    assert (hour.ok, hour.failed) == (3, 0)
