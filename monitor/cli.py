@@ -108,6 +108,9 @@ def _probing() -> argparse.ArgumentParser:
     group.add_argument(
         "--prober", type=_label, metavar="NAME", help="label stored with each probe (host name)"
     )
+    group.add_argument(
+        "--region", type=_label, metavar="NAME", help="where this prober stands, e.g. eu-west"
+    )
     return probing
 
 
@@ -291,6 +294,7 @@ def _settings(args: argparse.Namespace) -> tuple[ProbeSettings, ScheduleSettings
         "budget_fraction": getattr(args, "budget", None),
         "concurrency": getattr(args, "concurrency", None),
         "prober": getattr(args, "prober", None),
+        "region": getattr(args, "region", None),
     }
     schedule = ScheduleSettings(**{k: v for k, v in overrides.items() if v is not None})
     return probe_settings, schedule
@@ -569,18 +573,18 @@ def _rank_by_prober(endpoints: list[Endpoint], store: Store, args: argparse.Name
     ]
     rows.sort(key=lambda row: (row[1].id, row[1].ttft_p50_ms or float("inf")))
     if args.json:
-        print(json.dumps([{"prober": p, **s.as_json()} for p, s in rows], indent=2))
+        rows_json = [{"prober": p, "region": probers[p], **s.as_json()} for p, s in rows]
+        print(json.dumps(rows_json, indent=2))
         return EXIT_OK if rows else EXIT_UNHEALTHY
     from rich.table import Table
 
     table = Table(title=f"by prober over {args.window}", title_justify="left")
-    for name in ("endpoint", "prober", "state", "uptime", "TTFT p50", "p95", "tok/s"):
-        table.add_column(
-            name, justify="left" if name in ("endpoint", "prober", "state") else "right"
-        )
+    left = ("endpoint", "prober", "region", "state")
+    for name in (*left, "uptime", "TTFT p50", "p95", "tok/s"):
+        table.add_column(name, justify="left" if name in left else "right")
     for prober, s in rows:
         table.add_row(
-            s.id, prober, s.state.value.replace("_", "-"), s.uptime_text(),
+            s.id, prober, probers[prober] or "", s.state.value.replace("_", "-"), s.uptime_text(),
             _ms(s.ttft_p50_ms), _ms(s.ttft_p95_ms), _ms(s.tokens_per_s),
         )  # fmt: skip
     _console().print(table)

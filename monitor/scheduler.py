@@ -33,6 +33,7 @@ class ScheduleSettings(BaseModel):
     jitter: float = Field(default=0.1, ge=0, lt=1)
     max_backoff_s: float = Field(default=1800.0, gt=0)
     prober: str = Field(default_factory=socket.gethostname, max_length=64)
+    region: str | None = Field(default=None, max_length=64)
 
 
 # ---------------------------------------------------------------- events
@@ -297,5 +298,6 @@ async def open_scheduler(
     on_event: Callable[[Event], None] | None = None,
 ) -> AsyncIterator[Scheduler]:
     """A scheduler with its own shared HTTP client, closed when the block ends."""
+    await anyio.to_thread.run_sync(store.register_prober, settings.prober, settings.region)
     async with make_client(probe_settings, settings.concurrency) as client:
         yield Scheduler(endpoints, store, client, env, probe_settings, settings, on_event)

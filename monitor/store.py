@@ -108,6 +108,15 @@ class EndpointState(SQLModel, table=True):
     updated_at: datetime | None = None
 
 
+class ProberInfo(SQLModel, table=True):
+    """Who measures: a prober's label (stored on every probe row) and where it stands."""
+
+    __tablename__ = "prober"
+    label: str = Field(primary_key=True, max_length=64)
+    region: str | None = Field(default=None, max_length=64)
+    last_seen: datetime | None = None
+
+
 class Meta(SQLModel, table=True):
     __tablename__ = "meta"
     key: str = Field(primary_key=True, max_length=128)
@@ -515,11 +524,18 @@ class Store:
                 tally.merge(json.loads(hist or "{}"))
         return {endpoint_id: tally.tally() for endpoint_id, tally in sums.items()}
 
-    def probers(self, since: datetime) -> list[str]:
-        """The labels of every prober that stored something since a moment."""
+    def probers(self, since: datetime) -> dict[str, str | None]:
+        """Every prober that stored something since a moment, with its region if it told us."""
         query = select(RollupHour.prober).where(col(RollupHour.hour) >= _hour(since)).distinct()
         with self._read() as session, self._guard():
-            return sorted(p for p in session.exec(query) if p)
+            regions = {p.label: p.region for p in session.exec(select(ProberInfo))}
+            return {p: regions.get(p) for p in sorted(session.exec(query)) if p}
+
+    def register_prober(self, label: str, region: str | None) -> None:
+        """Say where a prober stands, once per run (the label is on every row it writes)."""
+        with self._write() as session, self._guard():
+            session.merge(ProberInfo(label=label, region=region, last_seen=datetime.now(UTC)))
+            session.commit()
 
     def recent(self, endpoint_id: str, limit: int = 50) -> list[Probe]:
         query = (
