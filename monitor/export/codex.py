@@ -16,7 +16,7 @@ from tomlkit.items import Table
 
 from monitor.export.common import OUR_ID, ExportError, Rendered, Target, Writer, home, parse_failure
 
-# Catalogue ids whose provider documents a Responses API (2026 docs; see docs/export.md).
+# Catalogue ids whose provider documents a Responses API (2026 docs; see README, "Codex CLI").
 RESPONSES_API = frozenset(
     {"openrouter", "groq", "huggingface", "cloudflare", "vllm", "ollama", "lmstudio"}
 )
