@@ -63,6 +63,17 @@ def _fraction(text: str) -> float:
     return float(value)
 
 
+def window_arg(text: str) -> str:
+    """An argparse type: a window like 15m, 1h, 24h, 7d, refused at parse time otherwise."""
+    from monitor.ranking import parse_window
+
+    try:
+        parse_window(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
 def _label(text: str) -> str:
     if not 0 < len(text) <= 64:
         raise argparse.ArgumentTypeError(f"{text!r} must be 1 to 64 characters")
@@ -153,7 +164,9 @@ def build_parser() -> argparse.ArgumentParser:
     dash.add_argument(
         "--no-probe", action="store_true", help="only show what other processes store"
     )
-    dash.add_argument("--window", default="1h", help="stats window: 15m, 1h, 24h, 7d")
+    dash.add_argument(
+        "--window", type=window_arg, default="1h", help="stats window: 15m, 1h, 24h, 7d"
+    )
 
     demo = add(
         "demo",
@@ -211,7 +224,9 @@ def build_parser() -> argparse.ArgumentParser:
         "  oss-monitor rank --by-prober --db postgresql+psycopg://monitor@db/monitor",
         [common],
     )
-    rank.add_argument("--window", default="1h", help="15m, 1h, 24h, 7d, or e.g. 30m, 3d")
+    rank.add_argument(
+        "--window", type=window_arg, default="1h", help="15m, 1h, 24h, 7d, or e.g. 30m, 3d"
+    )
     rank.add_argument("--json", action="store_true", help="print JSON instead of a table")
     who = rank.add_mutually_exclusive_group()
     who.add_argument("--prober", type=_label, metavar="NAME", help="only what NAME measured")
@@ -257,7 +272,9 @@ def build_parser() -> argparse.ArgumentParser:
     metrics.add_argument(
         "--host", default="127.0.0.1", help="address to bind (0.0.0.0 for a remote Prometheus)"
     )
-    metrics.add_argument("--window", default="15m", help="stats window: 15m, 1h, 24h, 7d")
+    metrics.add_argument(
+        "--window", type=window_arg, default="15m", help="stats window: 15m, 1h, 24h, 7d"
+    )
     add_export_parser(sub, common)
     add_router_parser(sub, common)
     return parser
@@ -539,12 +556,6 @@ def _probe_forever(
 
 
 def cmd_rank(args: argparse.Namespace) -> int:
-    from monitor.ranking import parse_window
-
-    try:
-        parse_window(args.window)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
     endpoints = _catalog(args).enabled()
     store = _store(args)
     if args.by_prober:
@@ -700,12 +711,7 @@ def cmd_fleet(args: argparse.Namespace) -> int:
 
 def cmd_metrics(args: argparse.Namespace) -> int:
     from monitor.metrics import serve
-    from monitor.ranking import parse_window
 
-    try:
-        parse_window(args.window)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
     if not 0 <= args.port <= 65535:
         raise UsageError(f"port {args.port} is not between 0 and 65535")
     catalog = _catalog(args)
@@ -765,13 +771,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_dashboard(args: argparse.Namespace) -> int:
-    from monitor.ranking import parse_window
     from monitor.tui.app import run_dashboard
 
-    try:
-        parse_window(args.window)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
     catalog = _catalog(args)
     store = _store(args)
     probe_settings, schedule = _settings(args)

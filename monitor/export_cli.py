@@ -33,6 +33,12 @@ tools: opencode, kilo (Kilo Code 7.x), kilo-legacy (Kilo Code legacy / Roo Code 
        crush, continue, aider, codex (only endpoints serving the Responses API)"""
 
 
+def window_arg(text: str) -> str:
+    from monitor.cli import window_arg as check  # one definition; imported late (cli imports us)
+
+    return check(text)
+
+
 def add_export_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     text = "write the best gpt-oss-120b endpoint into a coding tool's config, safely"
     parser = sub.add_parser(
@@ -63,7 +69,9 @@ def add_export_parser(sub: argparse._SubParsersAction, common: argparse.Argument
     parser.add_argument(
         "--undo", action="store_true", help="put back the file as it was before our last export"
     )
-    parser.add_argument("--window", default="1h", help="ranking window: 15m, 1h, 24h, 7d")
+    parser.add_argument(
+        "--window", type=window_arg, default="1h", help="ranking window: 15m, 1h, 24h, 7d"
+    )
     parser.add_argument(
         "--via-router",
         nargs="?",
@@ -122,14 +130,10 @@ def _choose(args: argparse.Namespace) -> tuple[Endpoint, str]:
     """The endpoint to export and, if it should be refused without --force, why."""
     from monitor.catalog import load_catalog
     from monitor.export import ExportError
-    from monitor.ranking import State, parse_window
+    from monitor.ranking import State
     from monitor.report import standings
     from monitor.store import Store
 
-    try:
-        parse_window(args.window)
-    except ValueError as exc:
-        raise ExportError(str(exc)) from None
     catalog = load_catalog(args.providers)
     stats = standings(catalog.enabled(), Store(args.db), os.environ, args.window)
     if args.endpoint:

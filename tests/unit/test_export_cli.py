@@ -130,7 +130,6 @@ def test_endpoint_without_key_is_refused(
     ("argv", "message"),
     [
         (["opencode", "--endpoint", "nope"], "no endpoint 'nope' in the catalogue"),
-        (["opencode", "--window", "soon"], "is not a duration"),
         (["codex", "--endpoint", "fast"], "Codex needs the Responses API"),
         (["opencode", "--undo"], "no export to OpenCode to undo"),
     ],
@@ -145,6 +144,16 @@ def test_bad_input_is_one_sentence_and_exit_2(
     assert run(parser, *argv, "--config", str(tmp / "cfg")) == 2
     err = capsys.readouterr().err
     assert err.startswith("oss-monitor: ") and message in err and "Traceback" not in err
+
+
+def test_a_nonsense_window_is_refused_while_parsing(
+    setup: tuple[argparse.ArgumentParser, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    parser, _ = setup
+    with pytest.raises(SystemExit) as exit_:
+        parser.parse_args(["export", "opencode", "--window", "soon"])
+    assert exit_.value.code == 2
+    assert "window 'soon' is not a duration" in capsys.readouterr().err
 
 
 def test_malformed_config_exits_2_and_is_untouched(
