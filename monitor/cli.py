@@ -461,6 +461,11 @@ def _print_round(outcomes: Sequence[Outcome]) -> None:
     console.print(table)
     summary = ", ".join(f"{n} {label}" for label, n in counts.items())
     console.print(f"{len(outcomes)} probes: {summary}")
+    if counts.get("no key") and not counts.get("ok"):
+        console.print(
+            "No endpoint answered and keys are missing: set one of the variables named above "
+            "(`oss-monitor providers` lists them all), or see it work with `oss-monitor demo`."
+        )
 
 
 def standings(
