@@ -286,14 +286,14 @@ class Store:
                 # SQLite's BEGIN IMMEDIATE has no twin here: a transaction-scoped advisory
                 # lock makes every prober on every host take its turn.
                 session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": BUDGET_LOCK})
+            states = _states(session, {claim.endpoint_id for claim in claims})
             for claim in claims:
-                grants.append(self._grant(session, claim))
+                grants.append(self._grant(session, claim, states.get(claim.endpoint_id)))
             session.commit()
         return grants
 
-    def _grant(self, session: Session, claim: Claim) -> Grant:
+    def _grant(self, session: Session, claim: Claim, state: EndpointState | None) -> Grant:
         started = as_utc(claim.started_at)
-        state = session.get(EndpointState, claim.endpoint_id)
         failures = state.consecutive_failures if state else 0
         if state and state.not_before and state.not_before > started:
             until = as_utc(state.not_before).strftime("%H:%M:%S UTC")
@@ -320,6 +320,7 @@ class Store:
             with self._write() as session, self._guard():
                 ids = [f.probe_id for f in done]
                 rows = {r.id: r for r in session.exec(select(Probe).where(col(Probe.id).in_(ids)))}
+                states = _states(session, {f.result.endpoint_id for f in done})
                 finished = []
                 for item in done:
                     values = _columns(item.result)
@@ -328,14 +329,16 @@ class Store:
                     row.sqlmodel_update(values)
                     session.add(row)
                     finished.append({**values, "prober": row.prober})
-                    self._update_state(session, item)
+                    self._update_state(session, item, states)
                 self._roll_up(session, finished)
                 session.commit()
         return [None] * len(done)
 
-    def _update_state(self, session: Session, item: Finished) -> None:
+    def _update_state(
+        self, session: Session, item: Finished, states: dict[str, EndpointState]
+    ) -> None:
         endpoint_id = item.result.endpoint_id
-        state = session.get(EndpointState, endpoint_id) or EndpointState(endpoint_id=endpoint_id)
+        state = states.setdefault(endpoint_id, EndpointState(endpoint_id=endpoint_id))
         state.consecutive_failures = 0 if item.result.ok else state.consecutive_failures + 1
         if item.not_before is not None:
             state.not_before = as_utc(item.not_before)
@@ -641,6 +644,12 @@ def _sample(row: Sequence[Any]) -> Sample:
         total_ms=row[8],
         tokens_per_s=row[9],
     )
+
+
+def _states(session: Session, endpoint_ids: set[str]) -> dict[str, EndpointState]:
+    """The shared state of these endpoints in one query (not one `session.get` each)."""
+    query = select(EndpointState).where(col(EndpointState.endpoint_id).in_(endpoint_ids))
+    return {state.endpoint_id: state for state in session.exec(query)}
 
 
 def _endpoints_since(since: datetime) -> Any:

@@ -1,13 +1,14 @@
 """The dashboard app: it owns the scheduler worker and the stats pipeline; screens show them.
 
 Data flows one way: the scheduler (an async worker in this event loop) reports probes as
-`ProbeEvent` messages; a thread worker reads the store and ranks, about once a second and
-shortly after probes land (debounced); the result lands in the `snapshot` reactive, which the
-screens watch. Nothing here speaks HTTP or touches the database on the event loop.
+`ProbeEvent` messages; a thread worker reads the store and ranks, shortly after probes land
+and on a clock tick, but at most once a second; the result lands in the `snapshot` reactive,
+which the screens watch. Nothing here speaks HTTP or touches the database on the event loop.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from functools import partial
@@ -40,6 +41,9 @@ from monitor.tui.screens.export import ExportModal
 from monitor.tui.screens.ranking import RankingScreen
 
 LANDED_DEBOUNCE_S = 0.25  # a burst of landings costs one recompute
+# Landings and clock ticks recompute at most this often: re-ranking 200 endpoints several
+# times a second costs a lot of CPU and nobody reads the table faster.
+MIN_RECOMPUTE_GAP_S = 1.0
 NOT_IN_PALETTE = {"quit", "command_palette"}  # Textual lists these itself
 
 
@@ -93,6 +97,7 @@ class MonitorApp(App[int]):
         self.set_reactive(MonitorApp.window, window)
         self._computing = False
         self._stale = False
+        self._computed_at = -MIN_RECOMPUTE_GAP_S  # monotonic start of the last recompute
         self._soon: Timer | None = None
         self._asked: set[str] = set()  # endpoints the user asked to probe: report skips
         self._last_export: str | None = None
@@ -106,7 +111,7 @@ class MonitorApp(App[int]):
             self.sub_title = "SIMULATED"
         self.refresh_stats()
         if self.refresh_s:
-            self.set_interval(self.refresh_s, self.refresh_stats)
+            self.set_interval(self.refresh_s, self._refresh_soon)
         if self.probing:
             self.probe_state = "starting"
             self._probe_forever()
@@ -134,7 +139,6 @@ class MonitorApp(App[int]):
         self.post_message(ProbeEvent(event))
 
     def on_probe_event(self, message: ProbeEvent) -> None:
-        self.in_flight = len(self.scheduler.in_flight) if self.scheduler else 0
         match message.event:
             case ProbeLanded():
                 self._refresh_soon()
@@ -192,11 +196,13 @@ class MonitorApp(App[int]):
             self._stale = True
             return
         self._computing, self._stale = True, False
+        self._computed_at = time.monotonic()
         self._compute_stats(self.window)
 
     def _refresh_soon(self) -> None:
         if self._soon is None:
-            self._soon = self.set_timer(LANDED_DEBOUNCE_S, self._refresh_now)
+            gap = self._computed_at + MIN_RECOMPUTE_GAP_S - time.monotonic()
+            self._soon = self.set_timer(max(LANDED_DEBOUNCE_S, gap), self._refresh_now)
 
     def _refresh_now(self) -> None:
         self._soon = None
@@ -221,6 +227,9 @@ class MonitorApp(App[int]):
         result: Any = worker.result
         if worker.group == "stats" and worker.is_finished:
             self._computing = False
+            # Counted with each snapshot, not on every probe event (40 status-line redraws a
+            # second at 20 probes/s).
+            self.in_flight = len(self.scheduler.in_flight) if self.scheduler else 0
             if state is WorkerState.SUCCESS:
                 self.snapshot = result
                 self._last_error = ""

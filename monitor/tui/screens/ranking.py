@@ -85,6 +85,7 @@ class RankingScreen(Screen[None]):
     text: reactive[str] = reactive("")
 
     app: MonitorApp
+    _shown_count = 0  # rows passing the filters, for the status line
 
     def compose(self) -> ComposeResult:
         yield StatusLine(id="status")
@@ -94,8 +95,10 @@ class RankingScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        for name in ("snapshot", "in_flight", "probe_state", "window"):
-            self.watch(self.app, name, self._refresh, init=False)
+        self.watch(self.app, "snapshot", self._refresh, init=False)
+        # These change only the status line: no need to lay out 200 rows again.
+        for name in ("in_flight", "probe_state", "window"):
+            self.watch(self.app, name, self._show_status, init=False)
         self._refresh()
 
     @property
@@ -127,8 +130,12 @@ class RankingScreen(Screen[None]):
         rows = self.rows(snapshot) if snapshot else []
         if snapshot:
             self.table.show(rows, snapshot.now)
-        self.query_one(StatusLine).show(self.app, self.status_filters(), len(rows))
+        self._shown_count = len(rows)
+        self._show_status()
         self._show_why()
+
+    def _show_status(self, *_: object) -> None:
+        self.query_one(StatusLine).show(self.app, self.status_filters(), self._shown_count)
 
     def status_filters(self) -> list[str]:
         title = next(c.title or c.label for c in COLUMNS if c.key == self.sort_by)
