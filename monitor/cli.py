@@ -165,6 +165,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-probe", action="store_true", help="only show what other processes store"
     )
     dash.add_argument(
+        "--only-prober", type=_label, metavar="NAME", help="show only what prober NAME measured"
+    )
+    dash.add_argument(
         "--window", type=window_arg, default="1h", help="stats window: 15m, 1h, 24h, 7d"
     )
 
@@ -790,6 +793,7 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
         probing=not args.no_probe,
         simulated=False,
         window=args.window,
+        only_prober=args.only_prober,
     )
 
 

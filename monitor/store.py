@@ -527,6 +527,18 @@ class Store:
                 tally.merge(json.loads(hist or "{}"))
         return {endpoint_id: tally.tally() for endpoint_id, tally in sums.items()}
 
+    def traffic(self, since: datetime) -> tuple[int, int]:
+        """(answered, failed) upstream attempts the router stored since a moment."""
+        query = (
+            select(Probe.ok, func.count())
+            .where(Probe.kind == ProbeKind.TRAFFIC, col(Probe.started_at) >= as_utc(since))
+            .where(col(Probe.ok).is_not(None))
+            .group_by(col(Probe.ok))
+        )
+        with self._read() as session, self._guard():
+            counts = {bool(ok): int(n) for ok, n in session.exec(query)}
+        return counts.get(True, 0), counts.get(False, 0)
+
     def probers(self, since: datetime) -> dict[str, str | None]:
         """Every prober that stored something since a moment, with its region if it told us."""
         query = select(RollupHour.prober).where(col(RollupHour.hour) >= _hour(since)).distinct()

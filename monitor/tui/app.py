@@ -24,7 +24,7 @@ from textual.worker import Worker, WorkerState
 
 from monitor.catalog import Catalog, Endpoint, resolve
 from monitor.probe import ProbeSettings
-from monitor.ranking import WINDOWS
+from monitor.ranking import WINDOWS, parse_window
 from monitor.report import standings
 from monitor.scheduler import (
     Event,
@@ -80,6 +80,7 @@ class MonitorApp(App[int]):
         window: str = "1h",
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         refresh_s: float | None = 1.0,
+        only_prober: str | None = None,
     ) -> None:
         super().__init__()
         self.catalog = catalog
@@ -90,6 +91,7 @@ class MonitorApp(App[int]):
         self.probing = probing
         self.simulated = simulated
         self.clock = clock
+        self.only_prober = only_prober  # show only what this prober measured
         self.refresh_s = refresh_s
         self.endpoints = catalog.enabled()
         self.missing = {e.id: resolve(e, env).missing for e in catalog.providers}
@@ -211,8 +213,9 @@ class MonitorApp(App[int]):
     @work(thread=True, group="stats", exit_on_error=False)
     def _compute_stats(self, window: str) -> Snapshot:
         now = self.clock()
-        stats = standings(self.endpoints, self.store, self.env, window, now=now)
-        return Snapshot(stats, now, window)
+        stats = standings(self.endpoints, self.store, self.env, window, self.only_prober, now)
+        traffic = self.store.traffic(now - parse_window(window))
+        return Snapshot(stats, now, window, traffic)
 
     def watch_window(self) -> None:
         self.refresh_stats()
@@ -338,6 +341,7 @@ def run_dashboard(
     probing: bool,
     simulated: bool,
     window: str = "1h",
+    only_prober: str | None = None,
 ) -> int:
     app = MonitorApp(
         catalog,
@@ -348,6 +352,7 @@ def run_dashboard(
         probing=probing,
         simulated=simulated,
         window=window,
+        only_prober=only_prober,
     )
     app.run()
     return app.return_code or 0

@@ -18,6 +18,7 @@ class Snapshot:
     stats: list[EndpointStats]
     now: datetime
     window: str
+    traffic: tuple[int, int] = (0, 0)  # the router's (answered, failed) upstream attempts
 
 
 class ProbeEvent(Message):

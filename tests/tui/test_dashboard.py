@@ -300,3 +300,29 @@ async def test_export_with_the_real_writer(make_app: MakeApp, tmp_path: Path) ->
         await pilot.press("u")
         await wait_for(pilot, lambda: notifications(app)[-1].startswith("Deleted "))
         assert not written[0].exists()
+
+
+async def test_router_traffic_and_one_prober(make_app: MakeApp, filled_store: Any) -> None:
+    from datetime import timedelta
+
+    from monitor.probe import ErrorKind, ProbeKind
+    from tests.helpers import result
+    from tests.tui.conftest import NOW
+
+    at = NOW - timedelta(minutes=2)
+    filled_store.add(
+        [result("steady-paid", at=at, kind=ProbeKind.TRAFFIC),
+         result("limited", ok=False, at=at, kind=ProbeKind.TRAFFIC, error=ErrorKind.SERVER)],
+        prober="router",
+    )  # fmt: skip
+    filled_store.add([result("fast-free", at=at, ttft=900.0)] * 3, prober="eu-west")
+    app = make_app()
+    async with app.run_test(size=(200, 50)) as pilot:
+        await loaded(pilot, app)
+        assert "router: 2 upstream requests, 1 failed over" in status(app)
+    app = make_app(only_prober="eu-west")
+    async with app.run_test(size=(200, 50)) as pilot:
+        await loaded(pilot, app)
+        assert "as measured by eu-west" in status(app)
+        assert ids(app)[0] == "fast-free" and cell(app, "fast-free", "ttft") == "900"
+        assert cell(app, "steady-paid", "state") == "… pending"  # eu-west never probed it

@@ -34,9 +34,14 @@ class StatusLine(Static):
                     parts.append(f"{symbol} {counts[state]} {label}")
             if shown < len(snapshot.stats):
                 parts.append(f"{shown} of {len(snapshot.stats)} shown")
+            answered, failed = snapshot.traffic
+            if answered or failed:
+                parts.append(f"router: {answered + failed} upstream requests, {failed} failed over")
         elif not app.endpoints:
             parts.append("no enabled endpoint in the catalogue")
         parts.append(f"window {app.window}")
+        if app.only_prober:
+            parts.append(f"as measured by {app.only_prober}")
         parts += sorting
         parts.append(f"store {app.store.display}")
         text.append(SEPARATOR)
