@@ -17,8 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
+    Connection,
     Engine,
     Index,
+    Table,
     and_,
     bindparam,
     event,
@@ -31,6 +33,7 @@ from sqlalchemy import (
     text,
     true,
     union_all,
+    update,
 )
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import make_url
@@ -121,6 +124,30 @@ class Meta(SQLModel, table=True):
     __tablename__ = "meta"
     key: str = Field(primary_key=True, max_length=128)
     value: str
+
+
+# The tables as Core objects: the per-probe writes (`reserve`, `finish`) and `add` use plain
+# statements and executemany, not ORM objects (the unit of work cost more than the SQL).
+_PROBE: Table = Probe.__table__  # type: ignore[attr-defined]
+_ROLLUP: Table = RollupHour.__table__  # type: ignore[attr-defined]
+_STATE: Table = EndpointState.__table__  # type: ignore[attr-defined]
+_COUNT = (
+    sa_select(func.count())
+    .select_from(_PROBE)
+    .where(
+        _PROBE.c.endpoint_id == bindparam("endpoint_id"),
+        _PROBE.c.started_at >= bindparam("since"),
+    )
+)
+# executemany UPDATEs: the SET clause takes the column-named keys of each parameter dict.
+_UPDATE_PROBE = update(_PROBE).where(_PROBE.c.id == bindparam("_id"))
+_UPDATE_STATE = update(_STATE).where(_STATE.c.endpoint_id == bindparam("_endpoint_id"))
+_UPDATE_ROLLUP = update(_ROLLUP).where(
+    _ROLLUP.c.endpoint_id == bindparam("_endpoint_id"),
+    _ROLLUP.c.hour == bindparam("_hour"),
+    _ROLLUP.c.prober == bindparam("_prober"),
+    _ROLLUP.c.kind == bindparam("_kind"),
+)
 
 
 @dataclass(frozen=True)
@@ -278,105 +305,166 @@ class Store:
 
         Counting and inserting happen under one write lock, so two processes can never
         both see room for the last probe of a day's budget. A stored Retry-After
-        (`not_before`) refuses the claim too.
+        (`not_before`) refuses the claim too. Core statements, not ORM objects: this runs for
+        every probe (batched) and holds the GIL against the event loop.
         """
-        grants: list[Grant] = []
-        with self._write() as session, self._guard():
+        if not claims:
+            return []
+        grants: list[Grant | None] = []
+        slots: list[dict[str, Any]] = []  # the rows to insert, in the order of their claims
+        with self._guard(), self.writer.begin() as conn:
             if self.is_postgres:
                 # SQLite's BEGIN IMMEDIATE has no twin here: a transaction-scoped advisory
                 # lock makes every prober on every host take its turn.
-                session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": BUDGET_LOCK})
-            states = _states(session, {claim.endpoint_id for claim in claims})
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": BUDGET_LOCK})
+            states = _state_rows(conn, {claim.endpoint_id for claim in claims})
+            taken: dict[str, list[datetime]] = {}  # slots granted earlier in this batch
             for claim in claims:
-                grants.append(self._grant(session, claim, states.get(claim.endpoint_id)))
-            session.commit()
-        return grants
+                grant, started = self._grant(conn, claim, states.get(claim.endpoint_id), taken)
+                grants.append(grant)
+                if grant is None:
+                    taken.setdefault(claim.endpoint_id, []).append(started)
+                    slots.append(
+                        {"endpoint_id": claim.endpoint_id, "kind": claim.kind,
+                         "prober": claim.prober, "started_at": started}
+                    )  # fmt: skip
+            ids: list[int] = []
+            if slots:  # one INSERT .. RETURNING for the batch, ids in the order of the claims
+                returning = insert(_PROBE).returning(_PROBE.c.id, sort_by_parameter_order=True)
+                ids = [row[0] for row in conn.execute(returning, slots)]
+        failures = {endpoint_id: row[1] for endpoint_id, row in states.items()}
+        new_ids = iter(ids)
+        return [
+            grant
+            if grant is not None
+            else Grant(next(new_ids), "", failures.get(claim.endpoint_id, 0))
+            for claim, grant in zip(claims, grants, strict=True)
+        ]
 
-    def _grant(self, session: Session, claim: Claim, state: EndpointState | None) -> Grant:
+    def _grant(
+        self,
+        conn: Connection,
+        claim: Claim,
+        state: tuple[datetime | None, int] | None,
+        taken: dict[str, list[datetime]],
+    ) -> tuple[Grant | None, datetime]:
+        """A refusal, or None when the claim may take a slot (inserted by the caller)."""
         started = as_utc(claim.started_at)
-        failures = state.consecutive_failures if state else 0
-        if state and state.not_before and state.not_before > started:
-            until = as_utc(state.not_before).strftime("%H:%M:%S UTC")
-            return Grant(None, f"rate-limited: the provider asked to wait until {until}", failures)
+        not_before, failures = state if state else (None, 0)
+        if not_before and not_before > started:
+            until = as_utc(not_before).strftime("%H:%M:%S UTC")
+            return Grant(
+                None, f"rate-limited: the provider asked to wait until {until}", failures
+            ), started
         for window, limit in claim.limits:
-            used = self._count(session, claim.endpoint_id, started - timedelta(seconds=window))
+            since = started - timedelta(seconds=window)
+            used = self._count(conn, claim.endpoint_id, since)
+            used += sum(1 for moment in taken.get(claim.endpoint_id, ()) if moment >= since)
             if used >= limit:
-                return Grant(
-                    None, f"budget: {used} of {limit} probes in {_span(window)} used", failures
-                )
-        row = Probe(
-            endpoint_id=claim.endpoint_id,
-            kind=claim.kind,
-            prober=claim.prober,
-            started_at=started,
-        )
-        session.add(row)
-        session.flush()
-        return Grant(row.id, "", failures)
+                refused = f"budget: {used} of {limit} probes in {_span(window)} used"
+                return Grant(None, refused, failures), started
+        return None, started
 
     def finish(self, done: Sequence[Finished]) -> list[None]:
         """Fill in the reserved rows with what the probes found; update shared backoff state."""
         if done:
-            with self._write() as session, self._guard():
+            with self._guard(), self.writer.begin() as conn:
                 ids = [f.probe_id for f in done]
-                rows = {r.id: r for r in session.exec(select(Probe).where(col(Probe.id).in_(ids)))}
-                states = _states(session, {f.result.endpoint_id for f in done})
-                finished = []
+                query = sa_select(_PROBE.c.id, _PROBE.c.prober).where(_PROBE.c.id.in_(ids))
+                probers: dict[int, str] = {pid: prober for pid, prober in conn.execute(query)}
+                states = _state_rows(conn, {f.result.endpoint_id for f in done})
+                updates, lost, finished = [], [], []
+                changed: dict[str, dict[str, Any]] = {}
                 for item in done:
                     values = _columns(item.result)
-                    # A row pruned meanwhile is written anew: keep the sample anyway.
-                    row = rows.get(item.probe_id) or Probe(**values)
-                    row.sqlmodel_update(values)
-                    session.add(row)
-                    finished.append({**values, "prober": row.prober})
-                    self._update_state(session, item, states)
-                self._roll_up(session, finished)
-                session.commit()
+                    prober = probers.get(item.probe_id)
+                    if prober is None:  # a row pruned meanwhile is written anew: keep the sample
+                        prober = ""
+                        lost.append({**values, "prober": prober})
+                    else:
+                        updates.append({"_id": item.probe_id, **values})
+                    finished.append({**values, "prober": prober})
+                    self._update_state(item, states, changed)
+                if updates:
+                    conn.execute(_UPDATE_PROBE, updates)
+                if lost:
+                    conn.execute(insert(_PROBE), lost)
+                self._write_states(conn, changed)
+                self._roll_up(conn, finished)
         return [None] * len(done)
 
     def _update_state(
-        self, session: Session, item: Finished, states: dict[str, EndpointState]
+        self,
+        item: Finished,
+        states: dict[str, tuple[datetime | None, int]],
+        changed: dict[str, dict[str, Any]],
     ) -> None:
+        """Fold one finished probe into its endpoint's backoff state (written once a batch)."""
         endpoint_id = item.result.endpoint_id
-        state = states.setdefault(endpoint_id, EndpointState(endpoint_id=endpoint_id))
-        state.consecutive_failures = 0 if item.result.ok else state.consecutive_failures + 1
+        row = changed.get(endpoint_id)
+        if row is None:
+            stored = states.get(endpoint_id)
+            row = changed[endpoint_id] = {
+                "_endpoint_id": endpoint_id,
+                "not_before": stored[0] if stored else None,
+                "consecutive_failures": stored[1] if stored else 0,
+                "new": stored is None,
+            }
+        row["consecutive_failures"] = 0 if item.result.ok else row["consecutive_failures"] + 1
         if item.not_before is not None:
-            state.not_before = as_utc(item.not_before)
-        state.updated_at = as_utc(datetime.now(UTC))
-        session.add(state)
+            row["not_before"] = as_utc(item.not_before)
+        row["updated_at"] = as_utc(datetime.now(UTC))
+
+    def _write_states(self, conn: Connection, changed: dict[str, dict[str, Any]]) -> None:
+        updates, inserts = [], []
+        for row in changed.values():
+            values = {k: v for k, v in row.items() if k != "new"}
+            if row["new"]:
+                values["endpoint_id"] = values.pop("_endpoint_id")
+                inserts.append(values)
+            else:
+                updates.append(values)
+        if updates:
+            conn.execute(_UPDATE_STATE, updates)
+        if inserts:
+            conn.execute(insert(_STATE), inserts)
 
     def add(self, results: Iterable[ProbeResult], prober: str = "") -> int:
         """Insert finished probes in one transaction (imports, benchmarks, tests)."""
         rows = [{**_columns(result), "prober": prober} for result in results]
-        with self._write() as session, self._guard():
+        with self._guard(), self.writer.begin() as conn:
             if rows:  # one executemany: ORM objects would cost more than the insert itself
-                session.connection().execute(insert(Probe), rows)
-            self._roll_up(session, rows)
-            session.commit()
+                conn.execute(insert(_PROBE), rows)
+            self._roll_up(conn, rows)
         return len(rows)
 
-    def _roll_up(self, session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    def _roll_up(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
         groups: dict[tuple[str, datetime, str, str], list[dict[str, Any]]] = {}
         for row in rows:
             hour = row["started_at"].replace(minute=0, second=0, microsecond=0)
             groups.setdefault((row["endpoint_id"], hour, row["prober"], row["kind"]), []).append(
                 row
             )
+        if not groups:
+            return
         # One query for the rollups to update, not one per (endpoint, hour).
-        query = select(RollupHour).where(
-            col(RollupHour.endpoint_id).in_({key[0] for key in groups}),
-            col(RollupHour.hour).in_({key[1] for key in groups}),
+        query = sa_select(_ROLLUP).where(
+            _ROLLUP.c.endpoint_id.in_({key[0] for key in groups}),
+            _ROLLUP.c.hour.in_({key[1] for key in groups}),
         )
         existing = {
-            (r.endpoint_id, as_utc(r.hour), r.prober, r.kind): r for r in session.exec(query)
+            (r.endpoint_id, as_utc(r.hour), r.prober, r.kind): r for r in conn.execute(query)
         }
-        for (endpoint_id, hour, prober, kind), members in groups.items():
-            rollup = existing.get((endpoint_id, hour, prober, kind)) or RollupHour(
-                endpoint_id=endpoint_id, hour=hour, prober=prober, kind=kind
+        updates, inserts = [], []
+        for key, members in groups.items():
+            stored = existing.get(key)
+            counts = (
+                [int(x) for x in stored.ttft_hist.split(",")] if stored and stored.ttft_hist else []
             )
-            counts = [int(x) for x in rollup.ttft_hist.split(",")] if rollup.ttft_hist else []
             counts += [0] * (len(TTFT_BUCKETS) + 1 - len(counts))
-            hist: dict[str, dict[str, list[float]]] = json.loads(rollup.hist or "{}")
+            hist: dict[str, dict[str, list[float]]] = (
+                json.loads(stored.hist or "{}") if stored else {}
+            )
             ok = [row for row in members if row["ok"]]
             auth = sum(1 for row in members if not row["ok"] and row["error"] == ErrorKind.AUTH)
             ttfts = [row["ttft_ms"] for row in ok if row["ttft_ms"] is not None]
@@ -384,15 +472,25 @@ class Store:
                 _add_to_hist(hist, row)
             for ttft in ttfts:
                 counts[_bucket(ttft)] += 1
-            # Summed here and set once: each attribute write on a SQLModel row is costly.
-            rollup.ok_count += len(ok)
-            rollup.auth_count += auth
-            rollup.fail_count += len(members) - len(ok) - auth
-            rollup.ttft_count += len(ttfts)
-            rollup.ttft_sum += sum(ttfts)
-            rollup.ttft_hist = ",".join(map(str, counts))
-            rollup.hist = json.dumps(hist, separators=(",", ":"))
-            session.add(rollup)
+            values = {
+                "ok_count": (stored.ok_count if stored else 0) + len(ok),
+                "auth_count": (stored.auth_count if stored else 0) + auth,
+                "fail_count": (stored.fail_count if stored else 0) + len(members) - len(ok) - auth,
+                "ttft_count": (stored.ttft_count if stored else 0) + len(ttfts),
+                "ttft_sum": (stored.ttft_sum if stored else 0.0) + sum(ttfts),
+                "ttft_hist": ",".join(map(str, counts)),
+                "hist": json.dumps(hist, separators=(",", ":")),
+            }
+            names = ("endpoint_id", "hour", "prober", "kind")
+            if stored is None:
+                inserts.append({**dict(zip(names, key, strict=True)), **values})
+            else:  # the stored key, as read: the WHERE matches the row whatever its spelling
+                keys = (stored.endpoint_id, stored.hour, stored.prober, stored.kind)
+                updates.append({**{f"_{n}": k for n, k in zip(names, keys, strict=True)}, **values})
+        if updates:
+            conn.execute(_UPDATE_ROLLUP, updates)
+        if inserts:
+            conn.execute(insert(_ROLLUP), inserts)
 
     def prune(self, before: datetime) -> int:
         """Delete raw probes older than `before`; hourly rollups stay for long windows."""
@@ -407,16 +505,13 @@ class Store:
 
     # ------------------------------------------------------------ reads
 
-    def _count(self, session: Session, endpoint_id: str, since: datetime) -> int:
-        query = select(func.count()).where(
-            Probe.endpoint_id == endpoint_id, col(Probe.started_at) >= since
-        )
-        return int(session.exec(query).one())
+    def _count(self, conn: Connection, endpoint_id: str, since: datetime) -> int:
+        return int(conn.execute(_COUNT, {"endpoint_id": endpoint_id, "since": since}).scalar_one())
 
     def count_since(self, endpoint_id: str, since: datetime) -> int:
         """Probes sent to an endpoint since a moment, by every process (the shared budget)."""
         with self._read() as session, self._guard():
-            return self._count(session, endpoint_id, as_utc(since))
+            return self._count(session.connection(), endpoint_id, as_utc(since))
 
     def samples(
         self,
@@ -658,10 +753,11 @@ def _sample(row: Sequence[Any]) -> Sample:
     )
 
 
-def _states(session: Session, endpoint_ids: set[str]) -> dict[str, EndpointState]:
-    """The shared state of these endpoints in one query (not one `session.get` each)."""
-    query = select(EndpointState).where(col(EndpointState.endpoint_id).in_(endpoint_ids))
-    return {state.endpoint_id: state for state in session.exec(query)}
+def _state_rows(conn: Connection, endpoint_ids: set[str]) -> dict[str, tuple[datetime | None, int]]:
+    """(not_before, consecutive_failures) of these endpoints in one query."""
+    query = sa_select(_STATE.c.endpoint_id, _STATE.c.not_before, _STATE.c.consecutive_failures)
+    rows = conn.execute(query.where(_STATE.c.endpoint_id.in_(endpoint_ids)))
+    return {endpoint_id: (not_before, failures) for endpoint_id, not_before, failures in rows}
 
 
 def _endpoints_since(since: datetime) -> Any:
