@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import math
 import os
+import sqlite3
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -44,6 +46,7 @@ from monitor.probe import ErrorKind, ProbeKind, ProbeResult, Sample
 from monitor.ranking import SPARK_POINTS, Span, Tally
 
 BUDGET_LOCK = 0x055_0B0D6E7  # any fixed number: the advisory lock guarding budget slots
+WAL_TRIES = 20  # about 4 s of retries in all
 SCHEMA_VERSION = 2  # 2: rollup_hour.hist; no index on started_at alone (row size)
 # TTFT histogram bucket upper bounds (ms) kept per hour so percentiles survive pruning.
 TTFT_BUCKETS = (100, 200, 300, 500, 750, 1000, 1500, 2000, 3000, 5000, 10000, 30000)
@@ -233,7 +236,7 @@ class Store:
         def _pragmas(dbapi_connection: Any, _record: Any) -> None:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA busy_timeout=30000")
-            cursor.execute("PRAGMA journal_mode=WAL")
+            _use_wal(cursor)
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
             if immediate:
@@ -804,6 +807,21 @@ class _Sums:
             for metric in HIST_METRICS
         }
         return Tally(self.ok, self.failed, spans["ttft"], spans["total"], spans["speed"])
+
+
+def _use_wal(cursor: Any) -> None:
+    """Switch a SQLite file to WAL (it stays so). Two processes creating the same new file can
+    collide here with "database is locked" at once, whatever the busy timeout: retry briefly."""
+    if cursor.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
+        return
+    for attempt in range(WAL_TRIES):
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == WAL_TRIES - 1:
+                raise
+            time.sleep(0.02 * (attempt + 1))  # a worker thread or start-up, never the event loop
 
 
 def _span(seconds: int) -> str:

@@ -153,3 +153,30 @@ def test_long_windows_keep_uptime_after_pruning(store: Store) -> None:
     assert week.uptime == pytest.approx(5 / 6)
     (hour,) = standings([endpoint], store, {}, "1h")
     assert (hour.ok, hour.failed) == (3, 0)
+
+
+def test_two_processes_creating_one_file_retry_the_switch_to_wal() -> None:
+    """SQLite answers "database is locked" at once, busy timeout or not, when two processes
+    switch a brand-new file to WAL together; the switch is retried instead of failing."""
+    from monitor.store import _use_wal
+
+    class Racing:
+        def __init__(self, collisions: int):
+            self.collisions = collisions
+            self.statements: list[str] = []
+
+        def execute(self, sql: str) -> Racing:
+            self.statements.append(sql)
+            if sql == "PRAGMA journal_mode=WAL" and self.collisions:
+                self.collisions -= 1
+                raise sqlite3.OperationalError("database is locked")
+            return self
+
+        def fetchone(self) -> tuple[str]:
+            return ("delete",)
+
+    cursor = Racing(collisions=3)
+    _use_wal(cursor)
+    assert cursor.statements.count("PRAGMA journal_mode=WAL") == 4
+    with pytest.raises(sqlite3.OperationalError):
+        _use_wal(Racing(collisions=1000))  # bounded: a lock that never goes away still fails
