@@ -13,8 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
-import os
-import platform
 import tempfile
 import time
 from multiprocessing.queues import Queue
@@ -24,6 +22,7 @@ from typing import Any
 
 import anyio
 import httpx
+from common import machine
 
 from monitor.fleet import FleetProfile, SimEndpoint
 
@@ -137,8 +136,7 @@ def main() -> None:
                        direct),
             "router": (f"{via}/chat/completions", {}, BODY),
         }  # fmt: skip
-        print(f"machine: {platform.platform()}, {os.cpu_count()} CPUs, Python "
-              f"{platform.python_version()}; fleet, router and client in 3 processes")  # fmt: skip
+        print(f"machine: {machine()}; fleet, router and client in 3 processes")
         print(f"{'streams':>7} {'n':>5} {'direct p50':>10} {'p99':>7} {'router p50':>10} "
               f"{'p99':>7} {'added p50':>9} {'p99':>7}   (ms)")  # fmt: skip
         try:
