@@ -24,7 +24,7 @@ import anyio
 import httpx
 from common import machine
 
-from monitor.fleet import FleetProfile, SimEndpoint
+from monitor.sim.fleet import FleetProfile, SimEndpoint
 
 KEY = "sim-bench-key-000000"
 # A fixed first-token delay without jitter, so every difference is the router's.
@@ -46,7 +46,7 @@ BODY = {"model": "gpt-oss-120b", "stream": True, "messages": [{"role": "user", "
 
 
 def serve_fleet(urls: Queue[str], stop: Event) -> None:
-    from monitor.fleet import FleetServer
+    from monitor.sim.fleet import FleetServer
 
     with FleetServer(PROFILE) as server:
         urls.put(server.base_url)
@@ -113,7 +113,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=400, help="per target and concurrency")
     args = parser.parse_args()
-    from monitor.fleet import catalogue_yaml
+    from monitor.sim.fleet import catalogue_yaml
 
     spawn = multiprocessing.get_context("spawn")
     stop = spawn.Event()

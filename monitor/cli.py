@@ -709,7 +709,7 @@ def cmd_prune(args: argparse.Namespace) -> int:
 
 
 def cmd_fleet(args: argparse.Namespace) -> int:
-    from monitor.fleet import load_profile, serve_forever
+    from monitor.sim.fleet import load_profile, serve_forever
 
     if not 0 <= args.port <= 65535:
         raise UsageError(f"port {args.port} is not between 0 and 65535")
@@ -743,7 +743,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from monitor.catalog import load_catalog
-    from monitor.fleet import FleetServer, catalogue_yaml, load_profile
+    from monitor.sim.fleet import FleetServer, catalogue_yaml, load_profile
     from monitor.store import Store
 
     if args.providers:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.fleet import FleetProfile, FleetServer, SimEndpoint, catalogue_yaml
+from monitor.sim.fleet import FleetProfile, FleetServer, SimEndpoint, catalogue_yaml
 from monitor.store import Store
 from tests.helpers import FLEET_KEY
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.fleet import FleetServer
+from monitor.sim.fleet import FleetServer
 from monitor.store import Store
 from tests.helpers import FLEET_KEY, result, sim
 

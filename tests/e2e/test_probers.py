@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from monitor.fleet import FleetServer
+from monitor.sim.fleet import FleetServer
 from tests.e2e.test_cli import cli
 from tests.helpers import sim
 

@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from monitor.catalog import load_catalog
-from monitor.fleet import FleetProfile, FleetServer, catalogue_yaml
+from monitor.sim.fleet import FleetProfile, FleetServer, catalogue_yaml
 from monitor.probe import ErrorKind, ProbeKind
 from monitor.router import Router, RouterServer, RouterSettings
 from monitor.store import Store

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import Engine, event
 
 from monitor.cli import main
-from monitor.fleet import FLEET_KEY_ENV, FleetServer
+from monitor.sim.fleet import FLEET_KEY_ENV, FleetServer
 from monitor.store import SCHEMA_VERSION, Claim, Store, StoreError
 from tests.helpers import FLEET_KEY, result, sim
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from monitor.fleet import FleetServer
+from monitor.sim.fleet import FleetServer
 from monitor.store import Store
 from tests.helpers import result, sim
 from tests.reliability.conftest import Spawn, wait_until

@@ -23,7 +23,7 @@ import httpx
 import pytest
 
 from monitor.catalog import Endpoint
-from monitor.fleet import (
+from monitor.sim.fleet import (
     FLEET_KEY_ENV,
     FleetProfile,
     FleetServer,

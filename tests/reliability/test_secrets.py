@@ -11,7 +11,7 @@ import pytest
 import respx
 
 from monitor.catalog import Endpoint
-from monitor.fleet import FleetServer
+from monitor.sim.fleet import FleetServer
 from monitor.probe import ProbeSettings
 from monitor.scheduler import ScheduleSettings, open_scheduler
 from monitor.store import Store

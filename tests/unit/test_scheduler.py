@@ -9,7 +9,7 @@ import anyio
 import pytest
 
 from monitor.catalog import Endpoint, Quota
-from monitor.fleet import FleetServer
+from monitor.sim.fleet import FleetServer
 from monitor.probe import ErrorKind, ProbeKind, ProbeSettings
 from monitor.scheduler import (
     Batcher,

@@ -19,7 +19,6 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
@@ -30,6 +29,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
+
+from monitor.core.data import data_path
 
 FLEET_KEY_ENV = "OSS_FLEET_KEY"
 Mode = Literal[
@@ -108,7 +109,7 @@ class FleetProfile(BaseModel):
 
 def load_profile(path: str | Path | None = None) -> FleetProfile:
     if path is None:
-        path = Path(str(resources.files("monitor") / "data" / "fleet.yaml"))
+        path = data_path("fleet.yaml")
     return FleetProfile.model_validate(yaml.safe_load(Path(path).read_text(encoding="utf-8")))
 
 

@@ -1,0 +1,1 @@
+"""The simulated provider fleet: knows nothing of the monitor's internals."""
