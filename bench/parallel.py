@@ -16,7 +16,7 @@ import anyio
 from common import fleet, fleet_env, header, median, sim
 
 from monitor.catalog import load_catalog
-from monitor.probe import ProbeSettings
+from monitor.core.models import ProbeSettings
 from monitor.scheduler import ScheduleSettings, open_scheduler
 from monitor.store import Store
 

@@ -17,8 +17,8 @@ from typing import Any
 from common import header, median
 
 from monitor.catalog import Endpoint
-from monitor.probe import ErrorKind, ProbeKind, ProbeResult
-from monitor.ranking import EndpointStats, compute
+from monitor.core.models import EndpointStats, ErrorKind, ProbeKind, ProbeResult
+from monitor.ranking import compute
 from monitor.store import Store
 
 BATCH = 100  # probe times per batch: a batch holds BATCH x endpoints rows

@@ -15,8 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
-from monitor.probe import ErrorKind, ProbeKind, Sample
-from monitor.ranking import EndpointStats
+from monitor.core.models import EndpointStats, ErrorKind, ProbeKind, Sample
 
 UP, DOWN = "up", "down"
 BEST = "__best__"  # the key under which the best endpoint's id is remembered

@@ -17,8 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from monitor.catalog import Catalog, Endpoint
-    from monitor.probe import ProbeSettings, Sample
-    from monitor.ranking import EndpointStats
+    from monitor.core.models import EndpointStats, ProbeSettings, Sample
     from monitor.scheduler import Outcome, ScheduleSettings
     from monitor.store import Store
 
@@ -65,7 +64,7 @@ def _fraction(text: str) -> float:
 
 def window_arg(text: str) -> str:
     """An argparse type: a window like 15m, 1h, 24h, 7d, refused at parse time otherwise."""
-    from monitor.ranking import parse_window
+    from monitor.core.models import parse_window
 
     try:
         parse_window(text)
@@ -299,7 +298,7 @@ def _store(args: argparse.Namespace) -> Store:
 
 
 def _settings(args: argparse.Namespace) -> tuple[ProbeSettings, ScheduleSettings]:
-    from monitor.probe import ProbeSettings
+    from monitor.core.models import ProbeSettings
     from monitor.scheduler import ScheduleSettings
 
     probe_settings = ProbeSettings()
@@ -358,7 +357,7 @@ def cmd_probe(args: argparse.Namespace) -> int:
     probe_settings, schedule = _settings(args)
     if not args.once:
         return _probe_forever(endpoints, store, probe_settings, schedule, dict(os.environ))
-    from monitor.probe import ProbeKind
+    from monitor.core.models import ProbeKind
     from monitor.scheduler import open_scheduler
 
     kinds = (ProbeKind.CHAT, ProbeKind.TOOLS) if args.tools else (ProbeKind.CHAT,)
@@ -581,7 +580,7 @@ def _rank_by_prober(endpoints: list[Endpoint], store: Store, args: argparse.Name
     """One row per endpoint and prober: "Groq is fast from eu-west, slow from us-east"."""
     from datetime import UTC, datetime
 
-    from monitor.ranking import parse_window
+    from monitor.core.models import parse_window
 
     probers = store.probers(datetime.now(UTC) - parse_window(args.window))
     rows = [
@@ -696,7 +695,7 @@ def cmd_providers(args: argparse.Namespace) -> int:
 def cmd_prune(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
-    from monitor.ranking import parse_window
+    from monitor.core.models import parse_window
 
     try:
         age = parse_window(args.older_than)

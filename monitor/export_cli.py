@@ -129,8 +129,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 def _choose(args: argparse.Namespace) -> tuple[Endpoint, str]:
     """The endpoint to export and, if it should be refused without --force, why."""
     from monitor.catalog import load_catalog
+    from monitor.core.models import State
     from monitor.export import ExportError
-    from monitor.ranking import State
     from monitor.report import standings
     from monitor.store import Store
 

@@ -14,12 +14,11 @@ from typing import TYPE_CHECKING
 from prometheus_client.core import GaugeHistogramMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector, CollectorRegistry
 
-from monitor.probe import ProbeKind, Sample
-from monitor.ranking import State
+from monitor.core.models import ProbeKind, Sample, State
 
 if TYPE_CHECKING:
     from monitor.catalog import Endpoint
-    from monitor.ranking import EndpointStats
+    from monitor.core.models import EndpointStats
     from monitor.store import Store
 
 # Seconds; chosen around what users of gpt-oss-120b see (fast providers answer in 0.1-0.5 s).
@@ -138,7 +137,7 @@ def serve(
 
     from prometheus_client import start_http_server
 
-    from monitor.ranking import parse_window
+    from monitor.core.models import parse_window
     from monitor.report import standings
 
     span = parse_window(window)

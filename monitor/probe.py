@@ -19,78 +19,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from enum import StrEnum
-from typing import Any, NamedTuple
+from typing import Any
 from urllib.parse import urlsplit
 
 import anyio
 import httpx
-from pydantic import BaseModel, Field
 
 from monitor.catalog import Endpoint, resolve
+from monitor.core.models import ErrorKind, ProbeKind, ProbeResult, ProbeSettings
 from monitor.dialects import build_request
-
-
-class ErrorKind(StrEnum):
-    AUTH = "auth"
-    RATE_LIMITED = "rate_limited"
-    NOT_FOUND = "not_found"
-    SERVER = "server"
-    TIMEOUT = "timeout"
-    NETWORK = "network"
-    BAD_RESPONSE = "bad_response"
-    NO_KEY = "no_key"
-
-
-class ProbeKind(StrEnum):
-    CHAT = "chat"
-    TOOLS = "tools"
-    TRAFFIC = "traffic"  # a real request forwarded by the router: a passive sample
-
-
-class ProbeResult(BaseModel):
-    endpoint_id: str
-    kind: ProbeKind = ProbeKind.CHAT
-    started_at: datetime
-    ok: bool
-    error: ErrorKind | None = None
-    status: int | None = None
-    message: str = ""
-    headers_ms: float | None = None
-    ttft_ms: float | None = None
-    total_ms: float | None = None
-    output_tokens: int | None = None
-    tokens_per_s: float | None = None
-    new_connection: bool | None = None
-    retry_after_s: float | None = None
-    rate_limit: dict[str, str] = Field(default_factory=dict)
-
-
-class Sample(NamedTuple):
-    """A stored probe, slimmed to what ranking needs (cheap to hold by the million)."""
-
-    endpoint_id: str
-    kind: str
-    started_at: datetime
-    ok: bool
-    error: str | None
-    status: int | None
-    message: str
-    ttft_ms: float | None
-    total_ms: float | None
-    tokens_per_s: float | None
-
-
-class ProbeSettings(BaseModel):
-    connect_s: float = Field(default=10.0, gt=0)
-    first_token_s: float = Field(default=30.0, gt=0)
-    total_s: float = Field(default=60.0, gt=0)
-    # gpt-oss reasons before answering: too few tokens and the answer is empty.
-    max_tokens: int = Field(default=128, gt=1)
-    max_line_bytes: int = 1 << 20
-    max_stream_bytes: int = 8 << 20
-    max_error_bytes: int = 64 << 10
-    prompt: str = "Reply with one short friendly sentence."
 
 
 def make_client(settings: ProbeSettings, max_connections: int = 1000) -> httpx.AsyncClient:

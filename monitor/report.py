@@ -12,7 +12,8 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
 from monitor.catalog import Endpoint, resolve
-from monitor.ranking import EndpointStats, compute, parse_window
+from monitor.core.models import EndpointStats, parse_window
+from monitor.ranking import compute
 from monitor.store import Store
 
 

@@ -33,15 +33,20 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from monitor.catalog import Catalog, Endpoint, resolve
+from monitor.core.models import (
+    EndpointStats,
+    ErrorKind,
+    ProbeKind,
+    ProbeResult,
+    ProbeSettings,
+    State,
+    ToolHealth,
+)
 from monitor.dialects import Request as Upstream
 from monitor.dialects import build_request
 from monitor.probe import (
-    ErrorKind,
     ProbeFailure,
-    ProbeKind,
-    ProbeResult,
     ProbeRun,
-    ProbeSettings,
     describe_body,
     make_client,
     read_capped,
@@ -49,7 +54,6 @@ from monitor.probe import (
     redact,
     status_failure,
 )
-from monitor.ranking import EndpointStats, State, ToolHealth
 from monitor.report import standings
 from monitor.store import Store, StoreError, as_utc
 

@@ -21,7 +21,8 @@ import httpx
 from pydantic import BaseModel, Field
 
 from monitor.catalog import Endpoint, resolve
-from monitor.probe import ErrorKind, ProbeKind, ProbeResult, ProbeSettings, make_client, probe
+from monitor.core.models import ErrorKind, ProbeKind, ProbeResult, ProbeSettings
+from monitor.probe import make_client, probe
 from monitor.store import Claim, Finished, Grant, Store
 
 

@@ -42,8 +42,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError
 from sqlmodel import Field, Session, SQLModel, col, create_engine, delete, select
 
-from monitor.probe import ErrorKind, ProbeKind, ProbeResult, Sample
-from monitor.ranking import SPARK_POINTS, Span, Tally
+from monitor.core.models import SPARK_POINTS, ErrorKind, ProbeKind, ProbeResult, Sample, Span, Tally
 
 BUDGET_LOCK = 0x055_0B0D6E7  # any fixed number: the advisory lock guarding budget slots
 WAL_TRIES = 20  # about 4 s of retries in all

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from monitor.catalog import Catalog, load_catalog
+from monitor.core.models import ErrorKind, ProbeKind, ProbeResult
 from monitor.sim.fleet import SimEndpoint
-from monitor.probe import ErrorKind, ProbeKind, ProbeResult
 
 FLEET_KEY = "sim-test-key-1234567890"
 

@@ -23,8 +23,7 @@ from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
 from monitor.catalog import Catalog, Endpoint, resolve
-from monitor.probe import ProbeSettings
-from monitor.ranking import WINDOWS, parse_window
+from monitor.core.models import WINDOWS, ProbeSettings, parse_window
 from monitor.report import standings
 from monitor.scheduler import (
     Event,

@@ -12,7 +12,7 @@ from datetime import datetime
 from rich.text import Text
 
 from monitor.catalog import Endpoint
-from monitor.ranking import EndpointStats, State, ToolHealth
+from monitor.core.models import EndpointStats, State, ToolHealth
 
 BADGES: dict[State, tuple[str, str, str]] = {
     State.UP: ("●", "up", "text-success"),

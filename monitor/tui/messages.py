@@ -7,7 +7,7 @@ from datetime import datetime
 
 from textual.message import Message
 
-from monitor.ranking import EndpointStats
+from monitor.core.models import EndpointStats
 from monitor.scheduler import Event
 
 

@@ -10,8 +10,8 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from monitor.catalog import Endpoint
+from monitor.core.models import ErrorKind
 from monitor.metrics import serve
-from monitor.probe import ErrorKind
 from monitor.store import Store
 from tests.helpers import result
 

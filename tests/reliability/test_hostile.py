@@ -23,15 +23,7 @@ import httpx
 import pytest
 
 from monitor.catalog import Endpoint
-from monitor.sim.fleet import (
-    FLEET_KEY_ENV,
-    FleetProfile,
-    FleetServer,
-    Mode,
-    SimEndpoint,
-    catalogue_yaml,
-)
-from monitor.probe import ErrorKind, ProbeResult, ProbeSettings
+from monitor.core.models import ErrorKind, ProbeResult, ProbeSettings
 from monitor.scheduler import (
     Event,
     Outcome,
@@ -40,6 +32,14 @@ from monitor.scheduler import (
     Scheduler,
     ScheduleSettings,
     open_scheduler,
+)
+from monitor.sim.fleet import (
+    FLEET_KEY_ENV,
+    FleetProfile,
+    FleetServer,
+    Mode,
+    SimEndpoint,
+    catalogue_yaml,
 )
 from monitor.store import Store
 from tests.helpers import FLEET_KEY, catalog_of, sim

@@ -11,9 +11,9 @@ import pytest
 import respx
 
 from monitor.catalog import Endpoint
-from monitor.sim.fleet import FleetServer
-from monitor.probe import ProbeSettings
+from monitor.core.models import ProbeSettings
 from monitor.scheduler import ScheduleSettings, open_scheduler
+from monitor.sim.fleet import FleetServer
 from monitor.store import Store
 from tests.helpers import FLEET_KEY, sim
 from tests.reliability.conftest import Spawn, wait_until

@@ -11,7 +11,7 @@ import pytest
 from textual.pilot import Pilot
 
 from monitor.catalog import Catalog, Endpoint
-from monitor.probe import ErrorKind, ProbeKind, ProbeResult
+from monitor.core.models import ErrorKind, ProbeKind, ProbeResult
 from monitor.store import Store
 from monitor.tui.app import MonitorApp
 from monitor.tui.widgets.ranking_table import RankingTable

@@ -305,7 +305,7 @@ async def test_export_with_the_real_writer(make_app: MakeApp, tmp_path: Path) ->
 async def test_router_traffic_and_one_prober(make_app: MakeApp, filled_store: Any) -> None:
     from datetime import timedelta
 
-    from monitor.probe import ErrorKind, ProbeKind
+    from monitor.core.models import ErrorKind, ProbeKind
     from tests.helpers import result
     from tests.tui.conftest import NOW
 

@@ -7,8 +7,7 @@ from typing import Any
 
 import pytest
 
-from monitor.probe import ProbeSettings
-from monitor.ranking import State
+from monitor.core.models import ProbeSettings, State
 from monitor.scheduler import ScheduleSettings
 from monitor.store import Store
 from monitor.tui.app import MonitorApp

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from monitor.core.models import ErrorKind, ProbeResult
 from monitor.export import TOOLS
 from monitor.export_cli import TOOL_IDS, add_export_parser, cmd_export
-from monitor.probe import ErrorKind, ProbeResult
 from monitor.store import Store
 
 CATALOGUE = """\

@@ -11,16 +11,8 @@ import pytest
 import respx
 
 from monitor.catalog import Endpoint
-from monitor.probe import (
-    ErrorKind,
-    ProbeKind,
-    ProbeResult,
-    ProbeSettings,
-    make_client,
-    probe,
-    redact,
-    retry_after_seconds,
-)
+from monitor.core.models import ErrorKind, ProbeKind, ProbeResult, ProbeSettings
+from monitor.probe import make_client, probe, redact, retry_after_seconds
 
 pytestmark = pytest.mark.anyio
 

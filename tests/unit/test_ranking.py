@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from monitor.catalog import Endpoint, Price
-from monitor.probe import ErrorKind, ProbeKind, Sample
-from monitor.ranking import State, ToolHealth, compute, parse_window, percentile
+from monitor.core.models import ErrorKind, ProbeKind, Sample, State, ToolHealth, parse_window
+from monitor.ranking import compute, percentile
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 

@@ -9,8 +9,7 @@ import anyio
 import pytest
 
 from monitor.catalog import Endpoint, Quota
-from monitor.sim.fleet import FleetServer
-from monitor.probe import ErrorKind, ProbeKind, ProbeSettings
+from monitor.core.models import ErrorKind, ProbeKind, ProbeSettings
 from monitor.scheduler import (
     Batcher,
     Event,
@@ -21,6 +20,7 @@ from monitor.scheduler import (
     min_interval,
     open_scheduler,
 )
+from monitor.sim.fleet import FleetServer
 from monitor.store import Store
 from tests.helpers import catalog_of, sim
 

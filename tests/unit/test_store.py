@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from monitor.catalog import Endpoint
-from monitor.probe import ErrorKind
+from monitor.core.models import ErrorKind
 from monitor.report import standings
 from monitor.store import Claim, Finished, Store, StoreError
 from tests.helpers import result

@@ -25,7 +25,7 @@ from textual_plotext import PlotextPlot
 from textual_plotext.plot import Plot
 
 from monitor.catalog import Endpoint
-from monitor.ranking import EndpointStats, parse_window
+from monitor.core.models import EndpointStats, parse_window
 from monitor.scheduler import budget_limits, min_interval
 from monitor.store import Probe, as_utc
 from monitor.tui import cells

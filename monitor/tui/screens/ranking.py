@@ -14,7 +14,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
 from monitor.catalog import Endpoint
-from monitor.ranking import EndpointStats, State, ToolHealth
+from monitor.core.models import EndpointStats, State, ToolHealth
 from monitor.tui import cells
 from monitor.tui.messages import Snapshot
 from monitor.tui.screens.endpoint import EndpointScreen

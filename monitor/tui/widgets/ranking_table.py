@@ -17,7 +17,7 @@ from textual import events
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 
-from monitor.ranking import EndpointStats, State
+from monitor.core.models import EndpointStats, State
 from monitor.tui import cells
 
 

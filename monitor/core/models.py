@@ -1,0 +1,209 @@
+"""The domain vocabulary: what a probe is, what it found, and what ranking says of an endpoint.
+
+Every layer speaks these types; this module imports nothing of ours but the catalogue.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import NamedTuple
+
+from pydantic import BaseModel, Field
+
+from monitor.catalog import Endpoint
+
+
+class ErrorKind(StrEnum):
+    AUTH = "auth"
+    RATE_LIMITED = "rate_limited"
+    NOT_FOUND = "not_found"
+    SERVER = "server"
+    TIMEOUT = "timeout"
+    NETWORK = "network"
+    BAD_RESPONSE = "bad_response"
+    NO_KEY = "no_key"
+
+
+class ProbeKind(StrEnum):
+    CHAT = "chat"
+    TOOLS = "tools"
+    TRAFFIC = "traffic"  # a real request forwarded by the router: a passive sample
+
+
+class ProbeResult(BaseModel):
+    endpoint_id: str
+    kind: ProbeKind = ProbeKind.CHAT
+    started_at: datetime
+    ok: bool
+    error: ErrorKind | None = None
+    status: int | None = None
+    message: str = ""
+    headers_ms: float | None = None
+    ttft_ms: float | None = None
+    total_ms: float | None = None
+    output_tokens: int | None = None
+    tokens_per_s: float | None = None
+    new_connection: bool | None = None
+    retry_after_s: float | None = None
+    rate_limit: dict[str, str] = Field(default_factory=dict)
+
+
+class Sample(NamedTuple):
+    """A stored probe, slimmed to what ranking needs (cheap to hold by the million)."""
+
+    endpoint_id: str
+    kind: str
+    started_at: datetime
+    ok: bool
+    error: str | None
+    status: int | None
+    message: str
+    ttft_ms: float | None
+    total_ms: float | None
+    tokens_per_s: float | None
+
+
+class ProbeSettings(BaseModel):
+    connect_s: float = Field(default=10.0, gt=0)
+    first_token_s: float = Field(default=30.0, gt=0)
+    total_s: float = Field(default=60.0, gt=0)
+    # gpt-oss reasons before answering: too few tokens and the answer is empty.
+    max_tokens: int = Field(default=128, gt=1)
+    max_line_bytes: int = 1 << 20
+    max_stream_bytes: int = 8 << 20
+    max_error_bytes: int = 64 << 10
+    prompt: str = "Reply with one short friendly sentence."
+
+
+WINDOWS: dict[str, timedelta] = {
+    "15m": timedelta(minutes=15),
+    "1h": timedelta(hours=1),
+    "24h": timedelta(hours=24),
+    "7d": timedelta(days=7),
+}
+MIN_SAMPLES = 3  # fewer than this shows "n=2", never a percentage
+SPARK_POINTS = 30
+
+
+class State(StrEnum):
+    UP = "up"
+    DEGRADED = "degraded"
+    RATE_LIMITED = "rate_limited"
+    DOWN = "down"
+    AUTH = "auth"
+    NO_KEY = "no_key"
+    PENDING = "pending"
+    DISABLED = "disabled"
+
+
+STATE_WEIGHT = {
+    State.UP: 1.0,
+    State.DEGRADED: 0.7,
+    State.RATE_LIMITED: 0.4,
+    State.DOWN: 0.1,
+}
+
+
+class Span(NamedTuple):
+    """`n` values spread evenly from `low` to `high`: one value repeated (low == high),
+    or a histogram bucket known by its count, smallest and largest value."""
+
+    low: float
+    high: float
+    n: int
+
+
+class Tally(NamedTuple):
+    """One endpoint's chat probes over a window, summed without holding every sample: the
+    counts, and each latency as spans of values, from which percentiles are taken."""
+
+    ok: int
+    failed: int
+    ttft: Sequence[Span]
+    total: Sequence[Span]
+    speed: Sequence[Span]
+
+
+class ToolHealth(StrEnum):
+    OK = "ok"
+    BROKEN = "broken"
+    UNKNOWN = "unknown"
+
+
+@dataclass
+class EndpointStats:
+    endpoint: Endpoint
+    state: State
+    missing: tuple[str, ...] = ()
+    samples: int = 0
+    ok: int = 0
+    failed: int = 0
+    uptime: float | None = None
+    ttft_p50_ms: float | None = None
+    ttft_p95_ms: float | None = None
+    total_p50_ms: float | None = None
+    tokens_per_s: float | None = None
+    last_error: str | None = None
+    last_message: str = ""
+    last_probe_at: datetime | None = None
+    tool_health: ToolHealth = ToolHealth.UNKNOWN
+    recent_ttft: list[float | None] = field(default_factory=list)
+    score: float = 0.0
+    rank: int | None = None
+    why: str = ""
+
+    @property
+    def id(self) -> str:
+        return self.endpoint.id
+
+    @property
+    def eligible(self) -> bool:
+        return self.state in STATE_WEIGHT
+
+    def uptime_text(self) -> str:
+        if self.uptime is None:
+            return f"n={self.samples}"
+        return f"{self.uptime * 100:.1f}%"
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "name": self.endpoint.name,
+            "rank": self.rank,
+            "score": round(self.score, 2),
+            "state": self.state.value,
+            "uptime": None if self.uptime is None else round(self.uptime, 4),
+            "ttft_p50_ms": _round(self.ttft_p50_ms),
+            "ttft_p95_ms": _round(self.ttft_p95_ms),
+            "total_p50_ms": _round(self.total_p50_ms),
+            "tokens_per_s": _round(self.tokens_per_s),
+            "samples": self.samples,
+            "last_error": self.last_error,
+            "last_message": self.last_message,
+            "tool_calls": self.tool_health.value,
+            "free": self.endpoint.free,
+            "price": self.endpoint.price.model_dump() if self.endpoint.price else None,
+            "missing_env": list(self.missing),
+            "why": self.why,
+        }
+
+
+def parse_window(text: str) -> timedelta:
+    """`15m`, `1h`, `24h`, `7d`, or any `<n><s|m|h|d>`; ValueError with a clear message."""
+    if text in WINDOWS:
+        return WINDOWS[text]
+    match = re.fullmatch(r"(\d{1,6})([smhd])", text.strip())
+    if not match or int(match.group(1)) == 0:
+        raise ValueError(
+            f"window {text!r} is not a duration; use one of {', '.join(WINDOWS)} or e.g. 30m, 3d"
+        )
+    unit = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[match.group(2)]
+    return timedelta(**{unit: int(match.group(1))})
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
