@@ -24,8 +24,9 @@ from common import fleet, fleet_env, header, median, p99, sim
 
 from monitor.catalog import Endpoint, load_catalog, resolve
 from monitor.core.models import ProbeKind, ProbeSettings
-from monitor.dialects import build_request
-from monitor.probe import make_client, payload, probe
+from monitor.probe import payload, probe
+from monitor.upstream.client import make_client
+from monitor.upstream.dialects import build_request
 
 INJECTED_MS = (50, 200, 1000)
 

@@ -1,24 +1,15 @@
 """One probe of one endpoint: a real streaming chat completion, timed and classified.
 
-The only module that speaks HTTP to providers. It knows nothing of scheduling or storage:
-`probe()` takes an endpoint and returns a `ProbeResult`, whatever happens on the wire.
-Timing definitions follow design.md: t0 is when the request headers start going out on the
-connection (httpx's trace extension), so waiting for a pool slot is not blamed on the provider.
+It knows nothing of scheduling or storage: `probe()` takes an endpoint and returns a
+`ProbeResult`, whatever happens on the wire. The wire itself is upstream/'s.
 """
 
 from __future__ import annotations
 
 import json
-import math
-import re
-import socket
-import ssl
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -27,26 +18,9 @@ import httpx
 
 from monitor.catalog import Endpoint, resolve
 from monitor.core.models import ErrorKind, ProbeKind, ProbeResult, ProbeSettings
-from monitor.dialects import build_request
-
-
-def make_client(settings: ProbeSettings, max_connections: int = 1000) -> httpx.AsyncClient:
-    """The one shared client: keep-alive like a coding tool, no redirects followed."""
-    return httpx.AsyncClient(
-        timeout=httpx.Timeout(
-            connect=settings.connect_s,
-            read=settings.first_token_s,
-            write=settings.connect_s,
-            pool=settings.total_s,
-        ),
-        limits=httpx.Limits(
-            max_connections=max_connections,
-            max_keepalive_connections=max_connections,
-            keepalive_expiry=120,
-        ),
-        follow_redirects=False,
-    )
-
+from monitor.upstream.classify import ProbeFailure
+from monitor.upstream.dialects import build_request
+from monitor.upstream.exchange import Exchange, read_head, read_stream
 
 TOOL_NAME = "get_weather"
 TOOLS = [
@@ -103,7 +77,7 @@ async def probe(
         )
     request = build_request(endpoint, creds, payload(kind, settings))
     secrets = [creds.api_key] if creds.api_key else []
-    run = ProbeRun(kind=kind, settings=settings, host=urlsplit(request.url).hostname or "")
+    run = Exchange(kind=kind, settings=settings, host=urlsplit(request.url).hostname or "")
     now = anyio.current_time()
     with anyio.CancelScope(deadline=now + settings.total_s) as total_scope:
         with anyio.CancelScope(deadline=now + settings.first_token_s) as first_scope:
@@ -119,137 +93,9 @@ async def probe(
             run.failure = ProbeFailure(
                 ErrorKind.TIMEOUT, f"the stream did not end within {settings.total_s:g} s"
             )
+    if kind is ProbeKind.TOOLS and run.failure is None and run.verdict() is None:
+        run.failure = check_tool_calls(run.tool_calls)
     return run.result(endpoint.id, started_at, secrets)
-
-
-# ---------------------------------------------------------------- internals
-
-
-class ProbeFailure(Exception):
-    def __init__(self, kind: ErrorKind, message: str, retry_after_s: float | None = None):
-        super().__init__(message)
-        self.kind = kind
-        self.message = message
-        self.retry_after_s = retry_after_s
-
-
-@dataclass
-class ProbeRun:
-    """Everything one probe observed, in monotonic seconds."""
-
-    kind: ProbeKind
-    settings: ProbeSettings
-    host: str
-    first_scope: anyio.CancelScope | None = None
-    t0: float | None = None
-    new_connection: bool = False
-    headers_at: float | None = None
-    first_at: float | None = None
-    last_at: float | None = None
-    end_at: float | None = None
-    status: int | None = None
-    chunks: int = 0
-    usage_tokens: int | None = None
-    finished: bool = False
-    rate_limit: dict[str, str] = field(default_factory=dict)
-    tool_calls: dict[int, dict[str, str]] = field(default_factory=dict)
-    failure: ProbeFailure | None = None
-    received: int = 0  # stream bytes read so far
-    pending: bytearray = field(default_factory=bytearray)  # an unfinished SSE line
-
-    async def trace(self, event: str, info: Mapping[str, Any]) -> None:
-        if event == "connection.connect_tcp.started":
-            self.new_connection = True
-        elif event.endswith("send_request_headers.started"):
-            self.t0 = time.perf_counter()
-
-    @contextmanager
-    def catching(self) -> Iterator[None]:
-        """Whatever the exchange raises becomes this run's one classified failure."""
-        try:
-            yield
-        except ProbeFailure as failure:
-            self.failure = failure
-        except httpx.HTTPError as exc:
-            self.failure = transport_failure(exc, self)
-        except OSError as exc:  # anything the transport did not wrap
-            self.failure = ProbeFailure(ErrorKind.NETWORK, f"network error: {exc}")
-
-    def feed(self, chunk: bytes) -> bool:
-        """Parse the SSE lines a chunk completes, within the size caps; True at [DONE]."""
-        self.received += len(chunk)
-        if self.received > self.settings.max_stream_bytes:
-            raise ProbeFailure(
-                ErrorKind.BAD_RESPONSE,
-                f"the stream exceeded {self.settings.max_stream_bytes >> 20} MiB; stopped reading",
-            )
-        self.pending += chunk
-        while (cut := self.pending.find(b"\n")) >= 0:
-            _check_line_size(cut, self)
-            line = bytes(self.pending[:cut]).rstrip(b"\r")
-            del self.pending[: cut + 1]
-            if _handle_line(line, self):
-                return True
-        _check_line_size(len(self.pending), self)
-        return False
-
-    def feed_end(self) -> None:
-        """The connection closed: a last line without a newline still counts."""
-        if self.pending.strip():
-            _handle_line(bytes(self.pending).strip(), self)
-        self.pending.clear()
-
-    def token(self) -> None:
-        now = time.perf_counter()
-        if self.first_at is None:
-            self.first_at = now
-            if self.first_scope is not None:
-                self.first_scope.deadline = math.inf
-        self.last_at = now
-        self.chunks += 1
-
-    def _ms(self, moment: float | None) -> float | None:
-        if moment is None or self.t0 is None:
-            return None
-        return round((moment - self.t0) * 1000, 3)
-
-    def result(self, endpoint_id: str, started_at: datetime, secrets: list[str]) -> ProbeResult:
-        tokens = self.usage_tokens if self.usage_tokens else (self.chunks or None)
-        failure = self.failure or self._verdict()
-        tps = None
-        if tokens and tokens > 1 and self.first_at is not None and self.last_at is not None:
-            span = self.last_at - self.first_at
-            tps = round((tokens - 1) / span, 2) if span > 0 else None
-        return ProbeResult(
-            endpoint_id=endpoint_id,
-            kind=self.kind,
-            started_at=started_at,
-            ok=failure is None,
-            error=failure.kind if failure else None,
-            status=self.status,
-            message=redact(failure.message, secrets)[:300] if failure else "",
-            headers_ms=self._ms(self.headers_at),
-            ttft_ms=self._ms(self.first_at),
-            total_ms=self._ms(self.end_at or time.perf_counter()),
-            output_tokens=tokens,
-            tokens_per_s=tps,
-            new_connection=self.new_connection if self.t0 is not None else None,
-            retry_after_s=failure.retry_after_s if failure else None,
-            rate_limit={k: redact(v, secrets) for k, v in self.rate_limit.items()},
-        )
-
-    def _verdict(self) -> ProbeFailure | None:
-        """A stream that arrived in full: was it a real answer?"""
-        if self.chunks == 0:
-            return ProbeFailure(ErrorKind.BAD_RESPONSE, "the stream ended without a single token")
-        if not self.finished:
-            return ProbeFailure(
-                ErrorKind.BAD_RESPONSE,
-                f"the stream stopped after {self.chunks} chunks without finish_reason or [DONE]",
-            )
-        if self.kind is ProbeKind.TOOLS:
-            return _check_tool_calls(self.tool_calls)
-        return None
 
 
 async def _exchange(
@@ -257,126 +103,21 @@ async def _exchange(
     url: str,
     headers: dict[str, str],
     body: dict[str, Any],
-    run: ProbeRun,
+    run: Exchange,
 ) -> None:
     run.t0 = None
     fallback_t0 = time.perf_counter()
     async with client.stream(
         "POST", url, json=body, headers=headers, extensions={"trace": run.trace}
     ) as response:
-        run.headers_at = time.perf_counter()
         if run.t0 is None:  # transports that do not trace (mocks) start the clock here
             run.t0 = fallback_t0
-        run.status = response.status_code
-        run.rate_limit = {
-            k.lower(): v
-            for k, v in response.headers.items()
-            if "ratelimit" in k.lower() or k.lower() == "retry-after"
-        }
-        if response.status_code != 200:
-            raw = await read_capped(response, run.settings.max_error_bytes)
-            raise status_failure(response, raw)
-        content_type = response.headers.get("content-type", "").lower()
-        if "html" in content_type:
-            raw = await read_capped(response, run.settings.max_error_bytes)
-            raise ProbeFailure(ErrorKind.BAD_RESPONSE, f"HTTP 200 but {describe_body(raw)}")
-        if "application/json" in content_type:
-            raw = await read_capped(response, run.settings.max_stream_bytes)
-            read_whole_completion(raw, run)
-        else:
-            await _read_stream(response, run)
-        run.end_at = time.perf_counter()
+        if await read_head(response, run) is None:
+            await read_stream(response, run)
+            run.end_at = time.perf_counter()
 
 
-async def read_capped(response: httpx.Response, limit: int) -> bytes:
-    data = bytearray()
-    async for chunk in response.aiter_bytes():
-        data += chunk
-        if len(data) >= limit:
-            break
-    return bytes(data[:limit])
-
-
-async def _read_stream(response: httpx.Response, run: ProbeRun) -> None:
-    async for chunk in response.aiter_bytes():
-        if run.feed(chunk):
-            return
-    run.feed_end()
-
-
-def _check_line_size(size: int, run: ProbeRun) -> None:
-    if size > run.settings.max_line_bytes:
-        raise ProbeFailure(
-            ErrorKind.BAD_RESPONSE,
-            f"one stream line exceeded {run.settings.max_line_bytes >> 10} KiB; stopped reading",
-        )
-
-
-def _handle_line(line: bytes, run: ProbeRun) -> bool:
-    """Handle one SSE line; True once the stream says [DONE]."""
-    if not line.startswith(b"data:"):
-        if line.lstrip().startswith((b"<", b"{")) and run.chunks == 0:
-            raise ProbeFailure(
-                ErrorKind.BAD_RESPONSE, f"HTTP 200 but {describe_body(line)} instead of a stream"
-            )
-        return False  # blank lines, `event:` and `: keep-alive` comments
-    data = line[5:].strip()
-    if data == b"[DONE]":
-        run.finished = run.finished or run.chunks > 0
-        return True
-    try:
-        chunk = json.loads(data)
-    except ValueError:
-        raise ProbeFailure(ErrorKind.BAD_RESPONSE, "broken JSON in the event stream") from None
-    if not isinstance(chunk, dict):
-        raise ProbeFailure(ErrorKind.BAD_RESPONSE, "an event in the stream is not a JSON object")
-    _handle_chunk(chunk, run)
-    return False
-
-
-def _handle_chunk(chunk: dict[str, Any], run: ProbeRun) -> None:
-    if "error" in chunk:
-        kind, message = _error_from_json(chunk)
-        raise ProbeFailure(kind or ErrorKind.SERVER, f"error inside the stream: {message}")
-    usage = chunk.get("usage") or (chunk.get("x_groq") or {}).get("usage")
-    if isinstance(usage, dict) and isinstance(usage.get("completion_tokens"), int):
-        run.usage_tokens = usage["completion_tokens"]
-    for choice in chunk.get("choices") or []:
-        if not isinstance(choice, dict):
-            continue
-        delta = choice.get("delta") or choice.get("message") or {}
-        if _carries_text(delta) or _collect_tool_calls(delta, run):
-            run.token()
-        if choice.get("finish_reason"):
-            run.finished = True
-
-
-def _carries_text(delta: dict[str, Any]) -> bool:
-    return any(
-        isinstance(delta.get(k), str) and delta[k] != ""
-        for k in ("content", "reasoning", "reasoning_content")
-    )
-
-
-def _collect_tool_calls(delta: dict[str, Any], run: ProbeRun) -> bool:
-    calls = delta.get("tool_calls")
-    if not isinstance(calls, list):
-        return False
-    for position, call in enumerate(calls):
-        if not isinstance(call, dict):
-            continue
-        index = call.get("index", position)
-        index = index if isinstance(index, int) else position
-        slot = run.tool_calls.setdefault(index, {"name": "", "arguments": ""})
-        function = call.get("function") or {}
-        if isinstance(function.get("name"), str):
-            slot["name"] += function["name"]
-        if isinstance(function.get("arguments"), str):
-            slot["arguments"] += function["arguments"]
-    return bool(calls)
-
-
-def _check_tool_calls(calls: dict[int, dict[str, str]]) -> ProbeFailure | None:
+def check_tool_calls(calls: dict[int, dict[str, str]]) -> ProbeFailure | None:
     if not calls:
         return ProbeFailure(ErrorKind.BAD_RESPONSE, "answered in text instead of calling the tool")
     call = calls[min(calls)]
@@ -389,160 +130,3 @@ def _check_tool_calls(calls: dict[int, dict[str, str]]) -> ProbeFailure | None:
     if not isinstance(arguments, dict) or "city" not in arguments:
         return ProbeFailure(ErrorKind.BAD_RESPONSE, "tool call arguments lack the required 'city'")
     return None
-
-
-def read_whole_completion(raw: bytes, run: ProbeRun) -> None:
-    """Some servers ignore `stream: true` and answer with one JSON completion."""
-    try:
-        chunk = json.loads(raw)
-    except ValueError:
-        raise ProbeFailure(ErrorKind.BAD_RESPONSE, "HTTP 200 but the JSON body is broken") from None
-    if not isinstance(chunk, dict) or not (chunk.get("choices") or chunk.get("error")):
-        raise ProbeFailure(ErrorKind.BAD_RESPONSE, "HTTP 200 but the JSON body is not a completion")
-    _handle_chunk(chunk, run)
-
-
-MODEL_MISSING = re.compile(
-    r"model.{0,60}(not found|does not exist|not exist|unknown|invalid|not supported|unavailable)"
-    r"|(unknown|invalid|no such) model",
-    re.I,
-)
-
-
-def status_failure(response: httpx.Response, raw: bytes) -> ProbeFailure:
-    status = response.status_code
-    kind_hint, detail = _error_from_body(raw)
-    text = f"HTTP {status}: {detail}" if detail else f"HTTP {status}"
-    if status in (401, 403):
-        return ProbeFailure(ErrorKind.AUTH, text)
-    if status == 402:
-        return ProbeFailure(ErrorKind.AUTH, f"{text} (payment required on this account)")
-    if status == 404:
-        return ProbeFailure(ErrorKind.NOT_FOUND, text)
-    if status == 429:
-        wait = retry_after_seconds(response.headers.get("retry-after"))
-        return ProbeFailure(ErrorKind.RATE_LIMITED, text, retry_after_s=wait)
-    if status >= 500:
-        return ProbeFailure(ErrorKind.SERVER, text)
-    if 300 <= status < 400:
-        target = urlsplit(response.headers.get("location", "")).hostname or "another URL"
-        return ProbeFailure(
-            ErrorKind.BAD_RESPONSE, f"HTTP {status}: redirected to {target}; not followed"
-        )
-    if kind_hint is ErrorKind.NOT_FOUND or MODEL_MISSING.search(detail):
-        return ProbeFailure(ErrorKind.NOT_FOUND, text)
-    return ProbeFailure(kind_hint or ErrorKind.BAD_RESPONSE, text)
-
-
-def _error_from_body(raw: bytes) -> tuple[ErrorKind | None, str]:
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        return None, describe_body(raw) if raw.strip() else ""
-    if isinstance(data, dict):
-        return _error_from_json(data)
-    return None, _short(str(data))
-
-
-def _error_from_json(data: dict[str, Any]) -> tuple[ErrorKind | None, str]:
-    """OpenAI `{"error": {...}}`, plain `{"error": "..."}`, Oxen `{status_message}`, `{detail}`."""
-    error = data.get("error")
-    message: Any = None
-    code: Any = None
-    if isinstance(error, dict):
-        message = error.get("message") or error.get("type")
-        code = error.get("code")
-    elif error:
-        message = error
-    message = message or data.get("status_message") or data.get("message") or data.get("detail")
-    kind = None
-    if code == 429 or code == "rate_limit_exceeded":
-        kind = ErrorKind.RATE_LIMITED
-    elif code == "model_not_found":
-        kind = ErrorKind.NOT_FOUND
-    return kind, _short(message if isinstance(message, str) else json.dumps(message or data))
-
-
-def describe_body(raw: bytes) -> str:
-    text = raw.decode("utf-8", "replace")
-    if "<html" in text[:2000].lower() or "<!doctype" in text[:200].lower():
-        title = re.search(r"<title[^>]*>(.*?)</title>", text, re.I | re.S)
-        return f"an HTML page ({_short(title.group(1)) if title else 'no title'})"
-    return _short(text)
-
-
-def _short(text: str, limit: int = 200) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def transport_failure(exc: httpx.HTTPError, run: ProbeRun) -> ProbeFailure:
-    detail = str(exc) or type(exc).__name__
-    if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout):
-        return ProbeFailure(
-            ErrorKind.TIMEOUT, f"could not connect within {run.settings.connect_s:g} s"
-        )
-    if isinstance(exc, httpx.TimeoutException):
-        phase = "response headers" if run.headers_at is None else "more data"
-        return ProbeFailure(ErrorKind.TIMEOUT, f"waited too long for {phase}")
-    if run.headers_at is not None:
-        return ProbeFailure(
-            ErrorKind.BAD_RESPONSE,
-            f"the connection dropped mid-stream after {run.chunks} chunks ({_short(detail, 80)})",
-        )
-    cause = _root_cause(exc)
-    lowered = f"{detail} {cause}".lower()
-    if isinstance(cause, socket.gaierror) or any(
-        s in lowered for s in ("name or service", "nodename", "getaddrinfo", "name resolution")
-    ):
-        return ProbeFailure(ErrorKind.NETWORK, f"DNS lookup failed for {run.host}")
-    if isinstance(cause, ConnectionRefusedError) or "refused" in lowered:
-        return ProbeFailure(ErrorKind.NETWORK, f"connection refused by {run.host}")
-    if isinstance(cause, ssl.SSLError) or any(s in lowered for s in ("ssl", "certificate", "tls")):
-        return ProbeFailure(
-            ErrorKind.NETWORK, f"TLS failure with {run.host}: {_short(detail, 120)}"
-        )
-    return ProbeFailure(ErrorKind.NETWORK, f"network error with {run.host}: {_short(detail, 120)}")
-
-
-def _root_cause(exc: BaseException) -> BaseException:
-    """httpx wraps the OS error that says what happened (refused, DNS, TLS); find it."""
-    deepest: BaseException = exc
-    seen: BaseException | None = exc
-    for _ in range(10):  # chains are short; never loop on a cycle
-        seen = seen.__cause__ or seen.__context__ if seen else None
-        if seen is None:
-            break
-        if isinstance(seen, OSError):
-            deepest = seen
-    return deepest
-
-
-def retry_after_seconds(value: str | None) -> float | None:
-    """Retry-After is seconds or an HTTP date; anything else is ignored."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
-
-
-KEY_SHAPES = re.compile(
-    r"(Bearer\s+)\S+|\b(?:sk|gsk|csk|nvapi|hf|fw|key)[-_][A-Za-z0-9_\-]{8,}", re.I
-)
-
-
-def redact(text: str, secrets: list[str]) -> str:
-    """Hide keys: the real ones we sent, and anything shaped like a key a provider echoes."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-    return KEY_SHAPES.sub(lambda m: (m.group(1) or "") + "***", text)

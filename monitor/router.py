@@ -4,7 +4,7 @@ healthy provider right now.
 Choice comes from the ranking in the store, refreshed in a worker thread every few seconds.
 Before the first byte reaches the client a failing provider is replaced by the next one;
 after it, a broken stream ends with an explicit error, never a silent switch. Every forwarded
-request is stored as a `traffic` sample with the probe's timing definitions (the same `ProbeRun`
+request is stored as a `traffic` sample with the probe's timing definitions (the same `Exchange`
 bookkeeping), so real use feeds the ranking. Prompts and answers are never stored or logged.
 """
 
@@ -42,20 +42,14 @@ from monitor.core.models import (
     State,
     ToolHealth,
 )
-from monitor.dialects import Request as Upstream
-from monitor.dialects import build_request
-from monitor.probe import (
-    ProbeFailure,
-    ProbeRun,
-    describe_body,
-    make_client,
-    read_capped,
-    read_whole_completion,
-    redact,
-    status_failure,
-)
 from monitor.report import standings
 from monitor.store import Store, StoreError, as_utc
+from monitor.upstream.classify import ProbeFailure
+from monitor.upstream.client import make_client, read_capped
+from monitor.upstream.dialects import Request as Upstream
+from monitor.upstream.dialects import build_request
+from monitor.upstream.exchange import Exchange, read_head
+from monitor.upstream.redact import redact
 
 log = logging.getLogger("oss-monitor.router")
 
@@ -193,7 +187,7 @@ class Attempt:
     """One upstream request: what it observed, and the open stream when it answered."""
 
     endpoint: Endpoint
-    run: ProbeRun
+    run: Exchange
     started_at: datetime
     secrets: list[str]
     response: httpx.Response | None = None
@@ -337,7 +331,7 @@ class Router:
         creds = resolve(endpoint, self.env)
         upstream = build_request(endpoint, creds, payload)
         host = urlsplit(upstream.url).hostname or ""
-        run = ProbeRun(kind=ProbeKind.TRAFFIC, settings=self.probe_settings, host=host)
+        run = Exchange(kind=ProbeKind.TRAFFIC, settings=self.probe_settings, host=host)
         secrets = [creds.api_key] if creds.api_key else []
         attempt = Attempt(endpoint, run, datetime.now(UTC), secrets)
         # A whole (non-streamed) answer arrives at once, so it may take all the time left.
@@ -367,24 +361,16 @@ class Router:
             extensions={"trace": run.trace},
         )  # fmt: skip
         response = attempt.response = await self.client.send(request, stream=True)
-        run.headers_at = time.perf_counter()
-        run.status = response.status_code
-        if response.status_code != 200:
+        if response.status_code in REQUEST_FAULTS:  # the request's own error: hand it back
+            run.headers_at, run.status = time.perf_counter(), response.status_code
             raw = await read_capped(response, run.settings.max_error_bytes)
-            if response.status_code not in REQUEST_FAULTS:
-                raise status_failure(response, raw)
             attempt.body = redact(raw.decode("utf-8", "replace"), attempt.secrets).encode()
             attempt.media = response.headers.get("content-type", attempt.media)
             return
-        content_type = response.headers.get("content-type", "").lower()
-        if "html" in content_type:
-            raw = await read_capped(response, run.settings.max_error_bytes)
-            raise ProbeFailure(ErrorKind.BAD_RESPONSE, f"HTTP 200 but {describe_body(raw)}")
-        if "application/json" in content_type:
-            attempt.body = await read_capped(response, run.settings.max_stream_bytes)
-            attempt.media = content_type
-            read_whole_completion(attempt.body, run)
-            run.end_at = time.perf_counter()
+        whole = await read_head(response, run)
+        if whole is not None:
+            attempt.body = whole
+            attempt.media = response.headers.get("content-type", attempt.media)
             return
         attempt.chunks = response.aiter_bytes()
         async for chunk in attempt.chunks:

@@ -22,8 +22,9 @@ from pydantic import BaseModel, Field
 
 from monitor.catalog import Endpoint, resolve
 from monitor.core.models import ErrorKind, ProbeKind, ProbeResult, ProbeSettings
-from monitor.probe import make_client, probe
+from monitor.probe import probe
 from monitor.store import Claim, Finished, Grant, Store
+from monitor.upstream.client import make_client
 
 
 class ScheduleSettings(BaseModel):

@@ -1,0 +1,160 @@
+"""What a failed exchange means: HTTP statuses, error bodies and transport errors, classified."""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import ssl
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from monitor.core.models import ErrorKind
+
+if TYPE_CHECKING:
+    from monitor.upstream.exchange import Exchange
+
+
+class ProbeFailure(Exception):
+    def __init__(self, kind: ErrorKind, message: str, retry_after_s: float | None = None):
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+        self.retry_after_s = retry_after_s
+
+
+MODEL_MISSING = re.compile(
+    r"model.{0,60}(not found|does not exist|not exist|unknown|invalid|not supported|unavailable)"
+    r"|(unknown|invalid|no such) model",
+    re.I,
+)
+
+
+def status_failure(response: httpx.Response, raw: bytes) -> ProbeFailure:
+    status = response.status_code
+    kind_hint, detail = _error_from_body(raw)
+    text = f"HTTP {status}: {detail}" if detail else f"HTTP {status}"
+    if status in (401, 403):
+        return ProbeFailure(ErrorKind.AUTH, text)
+    if status == 402:
+        return ProbeFailure(ErrorKind.AUTH, f"{text} (payment required on this account)")
+    if status == 404:
+        return ProbeFailure(ErrorKind.NOT_FOUND, text)
+    if status == 429:
+        wait = retry_after_seconds(response.headers.get("retry-after"))
+        return ProbeFailure(ErrorKind.RATE_LIMITED, text, retry_after_s=wait)
+    if status >= 500:
+        return ProbeFailure(ErrorKind.SERVER, text)
+    if 300 <= status < 400:
+        target = urlsplit(response.headers.get("location", "")).hostname or "another URL"
+        return ProbeFailure(
+            ErrorKind.BAD_RESPONSE, f"HTTP {status}: redirected to {target}; not followed"
+        )
+    if kind_hint is ErrorKind.NOT_FOUND or MODEL_MISSING.search(detail):
+        return ProbeFailure(ErrorKind.NOT_FOUND, text)
+    return ProbeFailure(kind_hint or ErrorKind.BAD_RESPONSE, text)
+
+
+def _error_from_body(raw: bytes) -> tuple[ErrorKind | None, str]:
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return None, describe_body(raw) if raw.strip() else ""
+    if isinstance(data, dict):
+        return error_from_json(data)
+    return None, _short(str(data))
+
+
+def error_from_json(data: dict[str, Any]) -> tuple[ErrorKind | None, str]:
+    """OpenAI `{"error": {...}}`, plain `{"error": "..."}`, Oxen `{status_message}`, `{detail}`."""
+    error = data.get("error")
+    message: Any = None
+    code: Any = None
+    if isinstance(error, dict):
+        message = error.get("message") or error.get("type")
+        code = error.get("code")
+    elif error:
+        message = error
+    message = message or data.get("status_message") or data.get("message") or data.get("detail")
+    kind = None
+    if code == 429 or code == "rate_limit_exceeded":
+        kind = ErrorKind.RATE_LIMITED
+    elif code == "model_not_found":
+        kind = ErrorKind.NOT_FOUND
+    return kind, _short(message if isinstance(message, str) else json.dumps(message or data))
+
+
+def describe_body(raw: bytes) -> str:
+    text = raw.decode("utf-8", "replace")
+    if "<html" in text[:2000].lower() or "<!doctype" in text[:200].lower():
+        title = re.search(r"<title[^>]*>(.*?)</title>", text, re.I | re.S)
+        return f"an HTML page ({_short(title.group(1)) if title else 'no title'})"
+    return _short(text)
+
+
+def _short(text: str, limit: int = 200) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def transport_failure(exc: httpx.HTTPError, run: Exchange) -> ProbeFailure:
+    detail = str(exc) or type(exc).__name__
+    if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout):
+        return ProbeFailure(
+            ErrorKind.TIMEOUT, f"could not connect within {run.settings.connect_s:g} s"
+        )
+    if isinstance(exc, httpx.TimeoutException):
+        phase = "response headers" if run.headers_at is None else "more data"
+        return ProbeFailure(ErrorKind.TIMEOUT, f"waited too long for {phase}")
+    if run.headers_at is not None:
+        return ProbeFailure(
+            ErrorKind.BAD_RESPONSE,
+            f"the connection dropped mid-stream after {run.chunks} chunks ({_short(detail, 80)})",
+        )
+    cause = _root_cause(exc)
+    lowered = f"{detail} {cause}".lower()
+    if isinstance(cause, socket.gaierror) or any(
+        s in lowered for s in ("name or service", "nodename", "getaddrinfo", "name resolution")
+    ):
+        return ProbeFailure(ErrorKind.NETWORK, f"DNS lookup failed for {run.host}")
+    if isinstance(cause, ConnectionRefusedError) or "refused" in lowered:
+        return ProbeFailure(ErrorKind.NETWORK, f"connection refused by {run.host}")
+    if isinstance(cause, ssl.SSLError) or any(s in lowered for s in ("ssl", "certificate", "tls")):
+        return ProbeFailure(
+            ErrorKind.NETWORK, f"TLS failure with {run.host}: {_short(detail, 120)}"
+        )
+    return ProbeFailure(ErrorKind.NETWORK, f"network error with {run.host}: {_short(detail, 120)}")
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    """httpx wraps the OS error that says what happened (refused, DNS, TLS); find it."""
+    deepest: BaseException = exc
+    seen: BaseException | None = exc
+    for _ in range(10):  # chains are short; never loop on a cycle
+        seen = seen.__cause__ or seen.__context__ if seen else None
+        if seen is None:
+            break
+        if isinstance(seen, OSError):
+            deepest = seen
+    return deepest
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """Retry-After is seconds or an HTTP date; anything else is ignored."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())

@@ -1,0 +1,264 @@
+"""One request to a provider: its timing, its SSE stream parsed within size caps, its verdict.
+
+Timing follows design.md: t0 is when the request headers start going out on the connection
+(httpx's trace extension), so waiting for a pool slot is not blamed on the provider.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import anyio
+import httpx
+
+from monitor.core.models import ErrorKind, ProbeKind, ProbeResult, ProbeSettings
+from monitor.upstream.classify import (
+    ProbeFailure,
+    describe_body,
+    error_from_json,
+    status_failure,
+    transport_failure,
+)
+from monitor.upstream.client import read_capped
+from monitor.upstream.redact import redact
+
+RATE_LIMIT_HEADER = "ratelimit"
+
+
+@dataclass
+class Exchange:
+    """Everything one request to a provider observed, in monotonic seconds (probe or router)."""
+
+    kind: ProbeKind
+    settings: ProbeSettings
+    host: str
+    first_scope: anyio.CancelScope | None = None
+    t0: float | None = None
+    new_connection: bool = False
+    headers_at: float | None = None
+    first_at: float | None = None
+    last_at: float | None = None
+    end_at: float | None = None
+    status: int | None = None
+    chunks: int = 0
+    usage_tokens: int | None = None
+    finished: bool = False
+    rate_limit: dict[str, str] = field(default_factory=dict)
+    tool_calls: dict[int, dict[str, str]] = field(default_factory=dict)
+    failure: ProbeFailure | None = None
+    received: int = 0  # stream bytes read so far
+    pending: bytearray = field(default_factory=bytearray)  # an unfinished SSE line
+
+    async def trace(self, event: str, info: Mapping[str, Any]) -> None:
+        if event == "connection.connect_tcp.started":
+            self.new_connection = True
+        elif event.endswith("send_request_headers.started"):
+            self.t0 = time.perf_counter()
+
+    @contextmanager
+    def catching(self) -> Iterator[None]:
+        """Whatever the exchange raises becomes this run's one classified failure."""
+        try:
+            yield
+        except ProbeFailure as failure:
+            self.failure = failure
+        except httpx.HTTPError as exc:
+            self.failure = transport_failure(exc, self)
+        except OSError as exc:  # anything the transport did not wrap
+            self.failure = ProbeFailure(ErrorKind.NETWORK, f"network error: {exc}")
+
+    def feed(self, chunk: bytes) -> bool:
+        """Parse the SSE lines a chunk completes, within the size caps; True at [DONE]."""
+        self.received += len(chunk)
+        if self.received > self.settings.max_stream_bytes:
+            raise ProbeFailure(
+                ErrorKind.BAD_RESPONSE,
+                f"the stream exceeded {self.settings.max_stream_bytes >> 20} MiB; stopped reading",
+            )
+        self.pending += chunk
+        while (cut := self.pending.find(b"\n")) >= 0:
+            _check_line_size(cut, self)
+            line = bytes(self.pending[:cut]).rstrip(b"\r")
+            del self.pending[: cut + 1]
+            if _handle_line(line, self):
+                return True
+        _check_line_size(len(self.pending), self)
+        return False
+
+    def feed_end(self) -> None:
+        """The connection closed: a last line without a newline still counts."""
+        if self.pending.strip():
+            _handle_line(bytes(self.pending).strip(), self)
+        self.pending.clear()
+
+    def token(self) -> None:
+        now = time.perf_counter()
+        if self.first_at is None:
+            self.first_at = now
+            if self.first_scope is not None:
+                self.first_scope.deadline = math.inf
+        self.last_at = now
+        self.chunks += 1
+
+    def _ms(self, moment: float | None) -> float | None:
+        if moment is None or self.t0 is None:
+            return None
+        return round((moment - self.t0) * 1000, 3)
+
+    def result(self, endpoint_id: str, started_at: datetime, secrets: list[str]) -> ProbeResult:
+        tokens = self.usage_tokens if self.usage_tokens else (self.chunks or None)
+        failure = self.failure or self.verdict()
+        tps = None
+        if tokens and tokens > 1 and self.first_at is not None and self.last_at is not None:
+            span = self.last_at - self.first_at
+            tps = round((tokens - 1) / span, 2) if span > 0 else None
+        return ProbeResult(
+            endpoint_id=endpoint_id,
+            kind=self.kind,
+            started_at=started_at,
+            ok=failure is None,
+            error=failure.kind if failure else None,
+            status=self.status,
+            message=redact(failure.message, secrets)[:300] if failure else "",
+            headers_ms=self._ms(self.headers_at),
+            ttft_ms=self._ms(self.first_at),
+            total_ms=self._ms(self.end_at or time.perf_counter()),
+            output_tokens=tokens,
+            tokens_per_s=tps,
+            new_connection=self.new_connection if self.t0 is not None else None,
+            retry_after_s=failure.retry_after_s if failure else None,
+            rate_limit={k: redact(v, secrets) for k, v in self.rate_limit.items()},
+        )
+
+    def verdict(self) -> ProbeFailure | None:
+        """A stream that arrived in full: was it a real answer?"""
+        if self.chunks == 0:
+            return ProbeFailure(ErrorKind.BAD_RESPONSE, "the stream ended without a single token")
+        if not self.finished:
+            return ProbeFailure(
+                ErrorKind.BAD_RESPONSE,
+                f"the stream stopped after {self.chunks} chunks without finish_reason or [DONE]",
+            )
+        return None
+
+
+async def read_head(response: httpx.Response, run: Exchange) -> bytes | None:
+    """Classify a response before its answer: raise its failure, return a whole JSON answer
+    (some servers ignore `stream: true`), or None when an event stream follows."""
+    run.headers_at = time.perf_counter()
+    run.status = response.status_code
+    run.rate_limit = {
+        k.lower(): v
+        for k, v in response.headers.items()
+        if RATE_LIMIT_HEADER in k.lower() or k.lower() == "retry-after"
+    }
+    if response.status_code != 200:
+        raw = await read_capped(response, run.settings.max_error_bytes)
+        raise status_failure(response, raw)
+    content_type = response.headers.get("content-type", "").lower()
+    if "html" in content_type:
+        raw = await read_capped(response, run.settings.max_error_bytes)
+        raise ProbeFailure(ErrorKind.BAD_RESPONSE, f"HTTP 200 but {describe_body(raw)}")
+    if "application/json" not in content_type:
+        return None
+    raw = await read_capped(response, run.settings.max_stream_bytes)
+    read_whole_completion(raw, run)
+    run.end_at = time.perf_counter()
+    return raw
+
+
+async def read_stream(response: httpx.Response, run: Exchange) -> None:
+    async for chunk in response.aiter_bytes():
+        if run.feed(chunk):
+            return
+    run.feed_end()
+
+
+def _check_line_size(size: int, run: Exchange) -> None:
+    if size > run.settings.max_line_bytes:
+        raise ProbeFailure(
+            ErrorKind.BAD_RESPONSE,
+            f"one stream line exceeded {run.settings.max_line_bytes >> 10} KiB; stopped reading",
+        )
+
+
+def _handle_line(line: bytes, run: Exchange) -> bool:
+    """Handle one SSE line; True once the stream says [DONE]."""
+    if not line.startswith(b"data:"):
+        if line.lstrip().startswith((b"<", b"{")) and run.chunks == 0:
+            raise ProbeFailure(
+                ErrorKind.BAD_RESPONSE, f"HTTP 200 but {describe_body(line)} instead of a stream"
+            )
+        return False  # blank lines, `event:` and `: keep-alive` comments
+    data = line[5:].strip()
+    if data == b"[DONE]":
+        run.finished = run.finished or run.chunks > 0
+        return True
+    try:
+        chunk = json.loads(data)
+    except ValueError:
+        raise ProbeFailure(ErrorKind.BAD_RESPONSE, "broken JSON in the event stream") from None
+    if not isinstance(chunk, dict):
+        raise ProbeFailure(ErrorKind.BAD_RESPONSE, "an event in the stream is not a JSON object")
+    _handle_chunk(chunk, run)
+    return False
+
+
+def _handle_chunk(chunk: dict[str, Any], run: Exchange) -> None:
+    if "error" in chunk:
+        kind, message = error_from_json(chunk)
+        raise ProbeFailure(kind or ErrorKind.SERVER, f"error inside the stream: {message}")
+    usage = chunk.get("usage") or (chunk.get("x_groq") or {}).get("usage")
+    if isinstance(usage, dict) and isinstance(usage.get("completion_tokens"), int):
+        run.usage_tokens = usage["completion_tokens"]
+    for choice in chunk.get("choices") or []:
+        if not isinstance(choice, dict):
+            continue
+        delta = choice.get("delta") or choice.get("message") or {}
+        if _carries_text(delta) or _collect_tool_calls(delta, run):
+            run.token()
+        if choice.get("finish_reason"):
+            run.finished = True
+
+
+def _carries_text(delta: dict[str, Any]) -> bool:
+    return any(
+        isinstance(delta.get(k), str) and delta[k] != ""
+        for k in ("content", "reasoning", "reasoning_content")
+    )
+
+
+def _collect_tool_calls(delta: dict[str, Any], run: Exchange) -> bool:
+    calls = delta.get("tool_calls")
+    if not isinstance(calls, list):
+        return False
+    for position, call in enumerate(calls):
+        if not isinstance(call, dict):
+            continue
+        index = call.get("index", position)
+        index = index if isinstance(index, int) else position
+        slot = run.tool_calls.setdefault(index, {"name": "", "arguments": ""})
+        function = call.get("function") or {}
+        if isinstance(function.get("name"), str):
+            slot["name"] += function["name"]
+        if isinstance(function.get("arguments"), str):
+            slot["arguments"] += function["arguments"]
+    return bool(calls)
+
+
+def read_whole_completion(raw: bytes, run: Exchange) -> None:
+    """Some servers ignore `stream: true` and answer with one JSON completion."""
+    try:
+        chunk = json.loads(raw)
+    except ValueError:
+        raise ProbeFailure(ErrorKind.BAD_RESPONSE, "HTTP 200 but the JSON body is broken") from None
+    if not isinstance(chunk, dict) or not (chunk.get("choices") or chunk.get("error")):
+        raise ProbeFailure(ErrorKind.BAD_RESPONSE, "HTTP 200 but the JSON body is not a completion")
+    _handle_chunk(chunk, run)
