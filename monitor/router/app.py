@@ -4,8 +4,9 @@ healthy provider right now.
 Choice comes from the ranking in the store, refreshed in a worker thread every few seconds.
 Before the first byte reaches the client a failing provider is replaced by the next one;
 after it, a broken stream ends with an explicit error, never a silent switch. Every forwarded
-request is stored as a `traffic` sample with the probe's timing definitions (the same `Exchange`
-bookkeeping), so real use feeds the ranking. Prompts and answers are never stored or logged.
+request is stored as a `traffic` sample with the probe's timing definitions (the same
+`Exchange` bookkeeping), so real use feeds the ranking. Prompts and answers are never stored
+or logged.
 """
 
 from __future__ import annotations
@@ -13,19 +14,15 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-import socket
 import threading
 import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 import anyio
-import httpx
-import uvicorn
 from pydantic import BaseModel, Field
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -34,16 +31,15 @@ from starlette.routing import Route
 
 from monitor.catalog import Catalog, Endpoint, resolve
 from monitor.core.models import (
-    EndpointStats,
     ErrorKind,
     ProbeKind,
     ProbeResult,
     ProbeSettings,
-    State,
-    ToolHealth,
 )
-from monitor.report import standings
-from monitor.store import Store, StoreError, as_utc
+from monitor.router.choice import Picker
+from monitor.router.recorder import Recorder
+from monitor.router.relay import Attempt, event
+from monitor.store import Store, StoreError
 from monitor.upstream.classify import ProbeFailure
 from monitor.upstream.client import make_client, read_capped
 from monitor.upstream.dialects import Request as Upstream
@@ -55,11 +51,6 @@ log = logging.getLogger("oss-monitor.router")
 
 # The same request would be refused by any provider: hand the answer back, do not fail over.
 REQUEST_FAULTS = {400, 413, 422}
-UNUSABLE = (State.DOWN, State.AUTH, State.NO_KEY, State.DISABLED)
-
-
-class RouterError(Exception):
-    """The router cannot start; the message says what to do."""
 
 
 class RouterSettings(BaseModel):
@@ -74,140 +65,6 @@ class RouterSettings(BaseModel):
     token: str | None = None
     max_body_bytes: int = 32 << 20
     prober: str = Field(default="router", max_length=64)
-
-
-# ---------------------------------------------------------------- choosing
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    stats: list[EndpointStats]
-    not_before: dict[str, datetime]  # Retry-After other processes stored
-    at: datetime
-
-
-class Picker:
-    """Which endpoints may take a request now, best first, from the last ranking."""
-
-    def __init__(self, endpoints: list[Endpoint], store: Store, env: Mapping[str, str],
-                 settings: RouterSettings):  # fmt: skip
-        self.endpoints, self.store, self.env, self.settings = endpoints, store, env, settings
-        self.held: dict[str, datetime] = {}  # Retry-After learned from our own 429s
-        self.snapshot = Snapshot([], {}, datetime.now(UTC))
-
-    def refresh(self) -> None:
-        """Blocking (SQL): run it in a worker thread."""
-        stats = standings(self.endpoints, self.store, self.env, self.settings.window)
-        states = self.store.states()
-        not_before = {k: as_utc(s.not_before) for k, s in states.items() if s.not_before}
-        self.snapshot = Snapshot(stats, not_before, datetime.now(UTC))
-
-    def hold(self, endpoint_id: str, seconds: float | None) -> None:
-        wait = self.settings.hold_s if seconds is None else seconds
-        self.held[endpoint_id] = datetime.now(UTC) + timedelta(seconds=wait)
-
-    def choose(self, tools: bool) -> tuple[list[EndpointStats], dict[str, str]]:
-        """Usable endpoints best first, and why each other one is skipped."""
-        now = datetime.now(UTC)
-        usable: list[EndpointStats] = []
-        skipped: dict[str, str] = {}
-        for stats in self.snapshot.stats:
-            reason = self._unusable(stats, tools, now)
-            if reason:
-                skipped[stats.id] = reason
-            else:
-                usable.append(stats)
-        return usable, skipped
-
-    def _unusable(self, s: EndpointStats, tools: bool, now: datetime) -> str:
-        if s.state in UNUSABLE:
-            return s.why
-        known = [t for t in (self.held.get(s.id), self.snapshot.not_before.get(s.id)) if t]
-        if not known and s.state is State.RATE_LIMITED and s.last_probe_at:
-            # A stored 429 without Retry-After: rest a while, then try it again.
-            known.append(s.last_probe_at + timedelta(seconds=self.settings.hold_s))
-        until = max(known, default=now)
-        if until > now:
-            return f"rate-limited until {until:%H:%M:%S} UTC"
-        if tools and s.tool_health is ToolHealth.BROKEN:
-            return "tool calls broken, and this request carries tools"
-        return ""
-
-
-# ---------------------------------------------------------------- recording
-
-
-class Recorder:
-    """Traffic samples, written in batches by a worker thread, never on the event loop."""
-
-    def __init__(self, store: Store, prober: str):
-        self.store, self.prober = store, prober
-        self.pending: list[ProbeResult] = []
-        self.wake: anyio.Event | None = None
-
-    def add(self, result: ProbeResult) -> None:
-        self.pending.append(result)
-        if self.wake is not None:
-            self.wake.set()
-
-    async def run(self) -> None:
-        """Write whatever landed while the last batch was written; on shutdown, the rest."""
-        try:
-            while True:
-                self.wake = anyio.Event()
-                if not self.pending:
-                    await self.wake.wait()
-                await self._flush()
-        finally:
-            with anyio.CancelScope(shield=True):
-                await self._flush()
-
-    async def _flush(self) -> None:
-        batch, self.pending = self.pending, []
-        if batch:
-            try:
-                await anyio.to_thread.run_sync(self._write, batch)
-            except StoreError as exc:
-                log.warning("%d traffic samples were not stored: %s", len(batch), exc)
-
-    def _write(self, batch: list[ProbeResult]) -> None:
-        self.store.add(batch, self.prober)
-        # A Retry-After learnt from traffic holds for every prober sharing the store.
-        for result in batch:
-            if result.error is ErrorKind.RATE_LIMITED and result.retry_after_s:
-                until = result.started_at + timedelta(seconds=result.retry_after_s)
-                self.store.hold_off(result.endpoint_id, until)
-
-
-# ---------------------------------------------------------------- one attempt
-
-
-@dataclass
-class Attempt:
-    """One upstream request: what it observed, and the open stream when it answered."""
-
-    endpoint: Endpoint
-    run: Exchange
-    started_at: datetime
-    secrets: list[str]
-    response: httpx.Response | None = None
-    chunks: AsyncIterator[bytes] | None = None  # the stream, continued after the first token
-    head: bytes = b""  # what arrived before the answer could be handed on
-    body: bytes | None = None  # a whole answer (JSON completion, or the request's own error)
-    media: str = "application/json"  # the whole answer's content type
-    done: bool = False  # the stream said [DONE]
-
-    def feed(self, chunk: bytes) -> bool:
-        """Parse the SSE lines in a chunk with the probe's own rules; True at [DONE]."""
-        self.done = self.run.feed(chunk)
-        return self.done
-
-    async def close(self) -> None:
-        if self.response is not None:
-            await self.response.aclose()
-
-
-# ---------------------------------------------------------------- the app
 
 
 class Router:
@@ -427,7 +284,7 @@ class Router:
             "choices": [{"index": 0, "delta": {}, "finish_reason": "error"}],
         }
         lead = b"\n\n" if attempt.run.pending else b""  # end a line the provider left half-sent
-        return lead + _event({"error": error}) + _event(finish) + b"data: [DONE]\n\n"
+        return lead + event({"error": error}) + event(finish) + b"data: [DONE]\n\n"
 
     def _record(self, attempt: Attempt) -> ProbeResult:
         result = attempt.run.result(attempt.endpoint.id, attempt.started_at, attempt.secrets)
@@ -476,10 +333,6 @@ class Router:
         return body
 
 
-def _event(data: dict[str, Any]) -> bytes:
-    return b"data: " + json.dumps(data).encode() + b"\n\n"
-
-
 def _error(status: int, message: str, code: str) -> Response:
     body = {"error": {"message": message, "type": "oss_monitor_router", "code": code}}
     return JSONResponse(body, status_code=status)
@@ -487,53 +340,3 @@ def _error(status: int, message: str, code: str) -> Response:
 
 def _ms(value: float | None) -> str:
     return "-" if value is None else f"{value:.0f}"
-
-
-# ---------------------------------------------------------------- running it
-
-
-def listen(host: str, port: int) -> socket.socket:
-    """Bind before serving, so a busy port is one clear sentence rather than a traceback."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    try:
-        return socket.create_server((host, port), family=family)
-    except OSError as exc:
-        raise RouterError(
-            f"cannot listen on {host}:{port} ({exc.strerror or exc}); pick another --port or --host"
-        ) from None
-
-
-def make_server(router: Router) -> uvicorn.Server:
-    config = uvicorn.Config(
-        router.app, log_level="warning", lifespan="on", timeout_keep_alive=120, access_log=False
-    )
-    return uvicorn.Server(config)
-
-
-def url_of(sock: socket.socket) -> str:
-    host, port = sock.getsockname()[:2]
-    return f"http://{f'[{host}]' if ':' in host else host}:{port}/v1"
-
-
-class RouterServer:
-    """The router in a background thread (tests, the benchmark); stops when the block ends."""
-
-    def __init__(self, router: Router, host: str = "127.0.0.1", port: int = 0):
-        self.router = router
-        self.sock = listen(host, port)
-        self.url = url_of(self.sock)
-        self.server = make_server(router)
-        self.thread = threading.Thread(
-            target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True
-        )
-
-    def __enter__(self) -> RouterServer:
-        self.thread.start()
-        if not self.router.ready.wait(timeout=30):
-            raise RouterError(f"the router did not start on {self.url}")
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
-        self.sock.close()

@@ -1,0 +1,15 @@
+"""The local router: app (ASGI, one route per API), choice (which endpoint now), relay (one
+attempt handed on to the client), recorder (traffic samples), server (binding and running)."""
+
+from monitor.router.app import Router, RouterSettings
+from monitor.router.server import RouterError, RouterServer, listen, make_server, url_of
+
+__all__ = [
+    "Router",
+    "RouterError",
+    "RouterServer",
+    "RouterSettings",
+    "listen",
+    "make_server",
+    "url_of",
+]

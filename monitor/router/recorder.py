@@ -1,0 +1,58 @@
+"""Traffic samples: every forwarded request is stored like a probe, written off the event loop."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+import anyio
+
+from monitor.core.models import (
+    ErrorKind,
+    ProbeResult,
+)
+from monitor.store import Store, StoreError
+
+log = logging.getLogger("oss-monitor.router")
+
+
+class Recorder:
+    """Traffic samples, written in batches by a worker thread, never on the event loop."""
+
+    def __init__(self, store: Store, prober: str):
+        self.store, self.prober = store, prober
+        self.pending: list[ProbeResult] = []
+        self.wake: anyio.Event | None = None
+
+    def add(self, result: ProbeResult) -> None:
+        self.pending.append(result)
+        if self.wake is not None:
+            self.wake.set()
+
+    async def run(self) -> None:
+        """Write whatever landed while the last batch was written; on shutdown, the rest."""
+        try:
+            while True:
+                self.wake = anyio.Event()
+                if not self.pending:
+                    await self.wake.wait()
+                await self._flush()
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self._flush()
+
+    async def _flush(self) -> None:
+        batch, self.pending = self.pending, []
+        if batch:
+            try:
+                await anyio.to_thread.run_sync(self._write, batch)
+            except StoreError as exc:
+                log.warning("%d traffic samples were not stored: %s", len(batch), exc)
+
+    def _write(self, batch: list[ProbeResult]) -> None:
+        self.store.add(batch, self.prober)
+        # A Retry-After learnt from traffic holds for every prober sharing the store.
+        for result in batch:
+            if result.error is ErrorKind.RATE_LIMITED and result.retry_after_s:
+                until = result.started_at + timedelta(seconds=result.retry_after_s)
+                self.store.hold_off(result.endpoint_id, until)

@@ -1,0 +1,61 @@
+"""Running the router: bind first (a busy port is one sentence), then serve with uvicorn."""
+
+from __future__ import annotations
+
+import socket
+import threading
+
+import uvicorn
+
+from monitor.router.app import Router
+
+
+class RouterError(Exception):
+    """The router cannot start; the message says what to do."""
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """Bind before serving, so a busy port is one clear sentence rather than a traceback."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        return socket.create_server((host, port), family=family)
+    except OSError as exc:
+        raise RouterError(
+            f"cannot listen on {host}:{port} ({exc.strerror or exc}); pick another --port or --host"
+        ) from None
+
+
+def make_server(router: Router) -> uvicorn.Server:
+    config = uvicorn.Config(
+        router.app, log_level="warning", lifespan="on", timeout_keep_alive=120, access_log=False
+    )
+    return uvicorn.Server(config)
+
+
+def url_of(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}/v1"
+
+
+class RouterServer:
+    """The router in a background thread (tests, the benchmark); stops when the block ends."""
+
+    def __init__(self, router: Router, host: str = "127.0.0.1", port: int = 0):
+        self.router = router
+        self.sock = listen(host, port)
+        self.url = url_of(self.sock)
+        self.server = make_server(router)
+        self.thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True
+        )
+
+    def __enter__(self) -> RouterServer:
+        self.thread.start()
+        if not self.router.ready.wait(timeout=30):
+            raise RouterError(f"the router did not start on {self.url}")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+        self.sock.close()
