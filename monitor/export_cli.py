@@ -12,7 +12,8 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
-from monitor.router_cli import DEFAULT_URL, TOKEN_ENV
+from monitor.core.router_address import ROUTER_DEFAULT_URL as DEFAULT_URL
+from monitor.core.router_address import ROUTER_TOKEN_ENV as TOKEN_ENV
 
 if TYPE_CHECKING:
     from monitor.catalog import Endpoint

@@ -11,9 +11,10 @@ import ipaddress
 import os
 import sys
 
-DEFAULT_PORT = 8765
-DEFAULT_URL = f"http://127.0.0.1:{DEFAULT_PORT}/v1"
-TOKEN_ENV = "OSS_MONITOR_ROUTER_TOKEN"
+from monitor.core.router_address import ROUTER_DEFAULT_PORT as DEFAULT_PORT
+from monitor.core.router_address import ROUTER_DEFAULT_URL as DEFAULT_URL
+from monitor.core.router_address import ROUTER_TOKEN_ENV as TOKEN_ENV
+
 EXIT_OK, EXIT_USAGE = 0, 2
 
 EXAMPLES = f"""examples:

@@ -17,9 +17,9 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from monitor.catalog import Endpoint, resolve
+from monitor.core.router_address import ROUTER_TOKEN_ENV as TOKEN_ENV
 from monitor.export import aider, codex, continue_dev, crush, files, kilo_legacy, opencode
 from monitor.export.common import ExportError, Target, Writer
-from monitor.router_cli import TOKEN_ENV
 
 __all__ = [
     "TOOLS",
