@@ -26,12 +26,22 @@ class ErrorKind(StrEnum):
     NETWORK = "network"
     BAD_RESPONSE = "bad_response"
     NO_KEY = "no_key"
+    MODEL_MISSING = "model_missing"  # the provider no longer lists the model (catalog check)
+    INTERNAL = "internal"  # our own bug while probing: that probe fails, the round goes on
 
 
 class ProbeKind(StrEnum):
     CHAT = "chat"
     TOOLS = "tools"
     TRAFFIC = "traffic"  # a real request forwarded by the router: a passive sample
+    QUALITY = "quality"  # a task from the quality bank, its answer checked exactly
+
+
+class Clock(StrEnum):
+    """Where a probe's arrival times came from (design.md, "Received")."""
+
+    KERNEL = "kernel"  # the kernel's receive stamp of the read that delivered the bytes
+    MONOTONIC = "monotonic"  # when our event loop got to the bytes
 
 
 class ProbeResult(BaseModel):
@@ -44,12 +54,25 @@ class ProbeResult(BaseModel):
     message: str = ""
     headers_ms: float | None = None
     ttft_ms: float | None = None
+    ttfa_ms: float | None = None  # first answer (content) token; reasoning excluded
     total_ms: float | None = None
     output_tokens: int | None = None
     tokens_per_s: float | None = None
     new_connection: bool | None = None
     retry_after_s: float | None = None
     rate_limit: dict[str, str] = Field(default_factory=dict)
+    clock: Clock | None = None
+    quality: QualityItem | None = None  # set on quality probes that got an answer to check
+
+
+class QualityItem(BaseModel):
+    """One quality task's verdict: checked exactly by code, never by a model."""
+
+    task_id: str
+    passed: bool
+    failure: str | None = None  # wrong, truncated, unparsable, refused, tool_args, ...
+    expected: str = ""
+    received: str = ""
 
 
 class Sample(NamedTuple):
