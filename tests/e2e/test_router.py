@@ -264,12 +264,7 @@ def test_token_is_enforced(run_fleet: Start, store: Store) -> None:
 
 def test_router_command(run_fleet: Start, tmp_path: Path) -> None:
     _, catalogue = run_fleet(sim("a"))
-    # The command as monitor.cli wires it: the shared --providers/--db, then the subcommand.
-    code = ("import argparse, sys; from monitor.router_cli import add_router_parser, cmd_router;"
-            "c = argparse.ArgumentParser(add_help=False); c.add_argument('--providers');"
-            "c.add_argument('--db'); p = argparse.ArgumentParser(prog='oss-monitor');"
-            "add_router_parser(p.add_subparsers(), c); sys.exit(cmd_router(p.parse_args()))"
-            )  # fmt: skip
+    code = "import sys; from monitor.cli import main; sys.exit(main())"
     base = [sys.executable, "-c", code, "router", "--providers", str(catalogue),
             "--db", f"sqlite:///{tmp_path / 'r.db'}"]  # fmt: skip
     env = {**ENV, "PATH": "/usr/bin:/bin"}

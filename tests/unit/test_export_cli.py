@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from monitor.cli.commands import export as export_command
 from monitor.core.models import ErrorKind, ProbeResult
-from monitor.export import TOOLS
-from monitor.export_cli import TOOL_IDS, add_export_parser, cmd_export
 from monitor.store import Store
 
 CATALOGUE = """\
@@ -64,22 +63,15 @@ def setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[argparse.Arg
     monkeypatch.delenv("UNSET_KEY_FOR_TEST", raising=False)
     monkeypatch.setenv("FAST_KEY", "fk-secret-1234567890")
     monkeypatch.setenv("BROKEN_KEY", "bk-secret-1234567890")
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--providers")
-    common.add_argument("--db")
     parser = argparse.ArgumentParser(prog="oss-monitor")
-    add_export_parser(parser.add_subparsers(dest="command"), common)
+    export_command.add_parser(parser.add_subparsers(dest="command"))
     parser.set_defaults(where=["--providers", str(providers), "--db", db])
     return parser, tmp_path
 
 
 def run(parser: argparse.ArgumentParser, *argv: str) -> int:
     where = parser.get_default("where")
-    return cmd_export(parser.parse_args(["export", *argv, *where]))
-
-
-def test_cli_tool_ids_match_the_package() -> None:
-    assert list(TOOL_IDS) == list(TOOLS)
+    return export_command.run(parser.parse_args(["export", *argv, *where]))
 
 
 def test_best_endpoint_is_exported_and_undone(

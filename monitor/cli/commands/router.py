@@ -1,7 +1,7 @@
 """`oss-monitor router`: serve one local OpenAI-compatible endpoint that follows the ranking.
 
-Light at import time like monitor.cli: starlette, uvicorn, httpx and the store are imported
-inside `cmd_router`. Exit codes: 0 stopped normally, 2 bad input (catalogue, store, port).
+starlette, uvicorn, httpx and the store are imported inside `run`, so --help stays light.
+Exit codes: 0 stopped normally, 2 bad input (catalogue, store, port).
 """
 
 from __future__ import annotations
@@ -9,13 +9,12 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import os
-import sys
 
+from monitor.cli import args as a
+from monitor.cli.args import EXIT_OK, UsageError
 from monitor.core.router_address import ROUTER_DEFAULT_PORT as DEFAULT_PORT
 from monitor.core.router_address import ROUTER_DEFAULT_URL as DEFAULT_URL
 from monitor.core.router_address import ROUTER_TOKEN_ENV as TOKEN_ENV
-
-EXIT_OK, EXIT_USAGE = 0, 2
 
 EXAMPLES = f"""examples:
   oss-monitor router                           serve {DEFAULT_URL}
@@ -28,7 +27,7 @@ the router also learns from the requests it forwards. GET /health says which end
 it would use now and why."""
 
 
-def add_router_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+def add_parser(sub: argparse._SubParsersAction) -> None:
     text = "serve one local OpenAI-compatible endpoint that always uses the best healthy provider"
     parser = sub.add_parser(
         "router",
@@ -38,9 +37,9 @@ def add_router_parser(sub: argparse._SubParsersAction, common: argparse.Argument
         "probing.",
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        parents=[common],
+        parents=[a.common()],
     )
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"default {DEFAULT_PORT}")
+    parser.add_argument("--port", type=a.port, default=DEFAULT_PORT, help=f"default {DEFAULT_PORT}")
     parser.add_argument(
         "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1, this machine)"
     )
@@ -51,28 +50,26 @@ def add_router_parser(sub: argparse._SubParsersAction, common: argparse.Argument
     )
 
 
-def cmd_router(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     import logging
 
     from monitor.catalog import CatalogError, load_catalog
     from monitor.router import Router, RouterError, RouterSettings, listen, make_server, url_of
     from monitor.store import Store, StoreError
 
-    if not 0 <= args.port <= 65535:
-        return _usage(f"port {args.port} is not between 0 and 65535")
     if not args.token and not _loopback(args.host):
-        return _usage(
+        raise UsageError(
             f"--host {args.host} lets other machines spend your keys; pass --token too "
             f"(or set {TOKEN_ENV})"
         )
     try:
         catalog = load_catalog(args.providers)
         if not catalog.enabled():
-            return _usage("no enabled endpoint in the catalogue; enable one in providers.yaml")
+            raise UsageError("no enabled endpoint in the catalogue; enable one in providers.yaml")
         store = Store(args.db)
         sock = listen(args.host, args.port)
     except (CatalogError, StoreError, RouterError) as exc:
-        return _usage(str(exc))
+        raise UsageError(str(exc)) from None
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     router = Router(catalog, store, dict(os.environ), RouterSettings(token=args.token or None))
     guard = f"; clients must send the token ({TOKEN_ENV})" if args.token else ""
@@ -92,8 +89,3 @@ def _loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-def _usage(message: str) -> int:
-    print(f"oss-monitor: {message}", file=sys.stderr)
-    return EXIT_USAGE

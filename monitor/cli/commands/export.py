@@ -1,25 +1,25 @@
 """`oss-monitor export TOOL`: write the best (or a named) endpoint into a coding tool's config.
 
-Light at import time like monitor.cli: the export package, the store and ranking are imported
-inside `cmd_export`. Exit codes: 0 done, 1 refused (endpoint down or without key, no --force),
-2 bad input or a config file we cannot use.
+The export package, the store and ranking are imported inside `run`, so --help stays light.
+Exit codes: 0 done, 1 refused (endpoint down or without key, no --force), 2 bad input or a
+config file we cannot use.
 """
 
 from __future__ import annotations
 
 import argparse
+import difflib
 import os
 import sys
 from typing import TYPE_CHECKING
 
+from monitor.cli import args as a
+from monitor.cli.args import EXIT_OK, EXIT_UNHEALTHY, EXIT_USAGE, UsageError
 from monitor.core.router_address import ROUTER_DEFAULT_URL as DEFAULT_URL
 from monitor.core.router_address import ROUTER_TOKEN_ENV as TOKEN_ENV
 
 if TYPE_CHECKING:
     from monitor.catalog import Endpoint
-
-EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
-TOOL_IDS = ("opencode", "kilo", "kilo-legacy", "crush", "continue", "aider", "codex")
 
 EXAMPLES = """examples:
   oss-monitor export opencode --dry-run        show the diff for the best endpoint, write nothing
@@ -34,13 +34,7 @@ tools: opencode, kilo (Kilo Code 7.x), kilo-legacy (Kilo Code legacy / Roo Code 
        crush, continue, aider, codex (only endpoints serving the Responses API)"""
 
 
-def window_arg(text: str) -> str:
-    from monitor.cli import window_arg as check  # one definition; imported late (cli imports us)
-
-    return check(text)
-
-
-def add_export_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+def add_parser(sub: argparse._SubParsersAction) -> None:
     text = "write the best gpt-oss-120b endpoint into a coding tool's config, safely"
     parser = sub.add_parser(
         "export",
@@ -49,9 +43,9 @@ def add_export_parser(sub: argparse._SubParsersAction, common: argparse.Argument
         "written atomically\nafter a timestamped backup beside it, and --undo puts it back.",
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        parents=[common],
+        parents=[a.common()],
     )
-    parser.add_argument("tool", choices=TOOL_IDS, metavar="TOOL", help=", ".join(TOOL_IDS))
+    parser.add_argument("tool", metavar="TOOL", help="the coding tool (listed below)")
     parser.add_argument(
         "--endpoint", metavar="ID", help="endpoint id from the catalogue (default: the best ranked)"
     )
@@ -71,7 +65,7 @@ def add_export_parser(sub: argparse._SubParsersAction, common: argparse.Argument
         "--undo", action="store_true", help="put back the file as it was before our last export"
     )
     parser.add_argument(
-        "--window", type=window_arg, default="1h", help="ranking window: 15m, 1h, 24h, 7d"
+        "--window", type=a.window, default="1h", help="ranking window: 15m, 1h, 24h, 7d"
     )
     parser.add_argument(
         "--via-router",
@@ -83,12 +77,17 @@ def add_export_parser(sub: argparse._SubParsersAction, common: argparse.Argument
     )
 
 
-def cmd_export(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from monitor.catalog import CatalogError
-    from monitor.export import ExportError, apply_export, plan_export, undo_export
+    from monitor.export import TOOLS, ExportError, apply_export, plan_export, undo_export
     from monitor.store import StoreError
+
+    if args.tool not in TOOLS:
+        close = difflib.get_close_matches(args.tool, list(TOOLS), n=1)
+        hint = f"did you mean {close[0]}? " if close else ""
+        raise UsageError(f"unknown tool {args.tool!r}; {hint}pick one of {', '.join(TOOLS)}")
 
     config = Path(args.config) if args.config else None
     try:
@@ -104,7 +103,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             endpoint, refusal = _choose(args)
             if refusal:
                 print(f"oss-monitor: {refusal}", file=sys.stderr)
-                return EXIT_REFUSED
+                return EXIT_UNHEALTHY
         plan = plan_export(
             args.tool,
             endpoint,

@@ -1,0 +1,51 @@
+"""`oss-monitor dashboard` (the default command): the live ranking in the terminal."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import TYPE_CHECKING
+
+from monitor.cli import args as a
+from monitor.cli.load import load_catalog_from, open_store, settings_from
+
+if TYPE_CHECKING:
+    pass
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    parser = a.add_command(
+        sub,
+        "dashboard",
+        "the live dashboard (the default command)",
+        "  oss-monitor dashboard\n  oss-monitor dashboard --no-probe --db postgresql+psycopg://…",
+        [a.common(), a.probing()],
+    )
+    parser.add_argument(
+        "--no-probe", action="store_true", help="only show what other processes store"
+    )
+    parser.add_argument(
+        "--only-prober", type=a.label, metavar="NAME", help="show only what prober NAME measured"
+    )
+    parser.add_argument(
+        "--window", type=a.window, default="1h", help="stats window: 15m, 1h, 24h, 7d"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from monitor.tui.app import run_dashboard
+
+    catalog = load_catalog_from(args)
+    store = open_store(args)
+    probe_settings, schedule = settings_from(args)
+    return run_dashboard(
+        catalog,
+        store,
+        dict(os.environ),
+        probe_settings,
+        schedule,
+        probing=not args.no_probe,
+        simulated=False,
+        window=args.window,
+        only_prober=args.only_prober,
+    )
