@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from prometheus_client.core import GaugeHistogramMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector, CollectorRegistry
 
-from monitor.core.models import ProbeKind, Sample, State
+from monitor.core.models import ANSWERING, ProbeKind, Sample
 
 if TYPE_CHECKING:
     from monitor.catalog import Endpoint
@@ -46,7 +46,7 @@ class StoreCollector(Collector):
                     family.add_metric([s.id, s.endpoint.name], v)
             return family
 
-        usable = (State.UP, State.DEGRADED)
+        usable = ANSWERING
         yield gauge("up", "1 when the endpoint answers properly now", lambda s: s.state in usable)
         state = GaugeMetricFamily(
             "oss_monitor_state", "current state (1 for the state it is in)",

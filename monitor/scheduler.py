@@ -129,6 +129,9 @@ class _Slot(Generic[T, R]):
 # ---------------------------------------------------------------- the scheduler
 
 
+NO_KEY_PREFIX = "no key"  # how a skip for a missing key begins
+
+
 @dataclass
 class Outcome:
     endpoint_id: str
@@ -136,6 +139,10 @@ class Outcome:
     result: ProbeResult | None = None
     skipped: str = ""
     consecutive_failures: int = 0
+
+    @property
+    def no_key(self) -> bool:
+        return self.skipped.startswith(NO_KEY_PREFIX)
 
 
 @dataclass
@@ -193,7 +200,7 @@ class Scheduler:
             for kind in kinds:
                 outcome = await self.probe_one(endpoint, kind)
                 outcomes.append(outcome)
-                if outcome.skipped.startswith("no key"):
+                if outcome.no_key:
                     break
 
         async with anyio.create_task_group() as group:
@@ -227,7 +234,7 @@ class Scheduler:
         result = outcome.result
         if result is None:
             delay = base
-            if outcome.skipped.startswith("no key"):
+            if outcome.no_key:
                 delay = self.settings.max_backoff_s
         elif result.ok:
             delay = base
@@ -246,7 +253,7 @@ class Scheduler:
             return Outcome(endpoint.id, kind, skipped="a probe of it is already in flight")
         creds = resolve(endpoint, self.env)
         if creds.missing:
-            reason = f"no key: set {' and '.join(creds.missing)}"
+            reason = f"{NO_KEY_PREFIX}: set {' and '.join(creds.missing)}"
             self._emit(ProbeSkipped(endpoint.id, reason))
             return Outcome(endpoint.id, kind, skipped=reason)
         self.in_flight.add(endpoint.id)

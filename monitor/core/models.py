@@ -123,6 +123,10 @@ class State(StrEnum):
     DISABLED = "disabled"
 
 
+# Endpoints that answer now, and those never handed a request (router, export, alerts agree).
+ANSWERING = frozenset({State.UP, State.DEGRADED})
+UNUSABLE = frozenset({State.DOWN, State.AUTH, State.NO_KEY, State.DISABLED})
+
 STATE_WEIGHT = {
     State.UP: 1.0,
     State.DEGRADED: 0.7,

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from monitor.catalog import Endpoint
 from monitor.core.models import (
+    UNUSABLE,
     EndpointStats,
     State,
     ToolHealth,
@@ -18,9 +19,6 @@ from monitor.store import Store, as_utc
 
 if TYPE_CHECKING:
     from monitor.router.app import RouterSettings
-
-
-UNUSABLE = (State.DOWN, State.AUTH, State.NO_KEY, State.DISABLED)
 
 
 @dataclass(frozen=True)

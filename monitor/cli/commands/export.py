@@ -129,7 +129,7 @@ def run(args: argparse.Namespace) -> int:
 def _choose(args: argparse.Namespace) -> tuple[Endpoint, str]:
     """The endpoint to export and, if it should be refused without --force, why."""
     from monitor.catalog import load_catalog
-    from monitor.core.models import State
+    from monitor.core.models import ANSWERING, UNUSABLE
     from monitor.export import ExportError
     from monitor.report import standings
     from monitor.store import Store
@@ -146,7 +146,7 @@ def _choose(args: argparse.Namespace) -> tuple[Endpoint, str]:
             return endpoint, _unless_forced(args, f"{endpoint.id} is disabled in the catalogue")
         print(f"Exporting {endpoint.id} ({endpoint.name}): {chosen.why}.")
     else:
-        chosen = next((s for s in stats if s.state in (State.UP, State.DEGRADED)), None)
+        chosen = next((s for s in stats if s.state in ANSWERING), None)
         if chosen is None:
             raise ExportError(
                 f"no endpoint has usable probes in the last {args.window}; run "
@@ -154,7 +154,7 @@ def _choose(args: argparse.Namespace) -> tuple[Endpoint, str]:
             )
         endpoint = chosen.endpoint
         print(f"Exporting {endpoint.id} ({endpoint.name}), best over {args.window}: {chosen.why}.")
-    if chosen.state in (State.DOWN, State.NO_KEY, State.AUTH):
+    if chosen.state in UNUSABLE:
         return endpoint, _unless_forced(args, f"{endpoint.id} cannot be used now ({chosen.why})")
     return endpoint, ""
 

@@ -38,6 +38,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from monitor.core.models import ANSWERING
+
     endpoints = load_catalog_from(args).enabled()
     store = open_store(args)
     if args.by_prober:
@@ -48,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         title = args.window + (f" as measured by {args.prober}" if args.prober else "")
         print_rank(stats, title)
-    return EXIT_OK if any(s.state.value in ("up", "degraded") for s in stats) else 1
+    return EXIT_OK if any(s.state in ANSWERING for s in stats) else 1
 
 
 def rank_by_prober(endpoints: list[Endpoint], store: Store, args: argparse.Namespace) -> int:

@@ -14,7 +14,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
 from monitor.catalog import Endpoint
-from monitor.core.models import EndpointStats, State, ToolHealth
+from monitor.core.models import ANSWERING, EndpointStats, ToolHealth
 from monitor.tui import cells
 from monitor.tui.messages import Snapshot
 from monitor.tui.screens.endpoint import EndpointScreen
@@ -24,7 +24,6 @@ from monitor.tui.widgets.status_line import StatusLine
 if TYPE_CHECKING:
     from monitor.tui.app import MonitorApp
 
-ANSWERING = (State.UP, State.DEGRADED)
 STATE_ORDER = {state: i for i, state in enumerate(cells.BADGES)}
 TOOL_ORDER = {ToolHealth.OK: 0, ToolHealth.UNKNOWN: 1, ToolHealth.BROKEN: 2}
 # Columns where bigger is better sort descending first.

@@ -1,0 +1,18 @@
+"""`oss-monitor --help` pays for argparse only: the heavy libraries load inside commands."""
+
+import subprocess
+import sys
+
+HEAVY = ("textual", "sqlmodel", "sqlalchemy", "httpx", "starlette", "pydantic", "yaml")
+
+
+def test_importing_the_cli_loads_no_heavy_library() -> None:
+    code = (
+        "import sys, monitor.cli; monitor.cli.build_parser(); "
+        "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    ).stdout.split()
+    assert "monitor" in loaded  # the probe itself works
+    assert [name for name in HEAVY if name in loaded] == []
