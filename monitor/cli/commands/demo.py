@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import argparse
 import os
-from typing import TYPE_CHECKING
 
 from monitor.cli import args as a
 from monitor.cli.args import UsageError
 from monitor.cli.load import settings_from
-
-if TYPE_CHECKING:
-    pass
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

@@ -36,14 +36,14 @@ tools: opencode, kilo (Kilo Code 7.x), kilo-legacy (Kilo Code legacy / Roo Code 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     text = "write the best gpt-oss-120b endpoint into a coding tool's config, safely"
-    parser = sub.add_parser(
+    parser = a.add_command(
+        sub,
         "export",
-        help=text,
+        text,
+        EXAMPLES,
+        [a.common()],
         description=text + ".\nOnly our own entry and the selected model change; the file is "
         "written atomically\nafter a timestamped backup beside it, and --undo puts it back.",
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        parents=[a.common()],
     )
     parser.add_argument("tool", metavar="TOOL", help="the coding tool (listed below)")
     parser.add_argument(

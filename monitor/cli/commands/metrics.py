@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import argparse
 import os
-from typing import TYPE_CHECKING
 
 from monitor.cli import args as a
 from monitor.cli.args import EXIT_OK, UsageError
 from monitor.cli.load import load_catalog_from, open_store
-
-if TYPE_CHECKING:
-    pass
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

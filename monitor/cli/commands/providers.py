@@ -5,15 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from monitor.cli import args as a
 from monitor.cli.args import EXIT_OK
 from monitor.cli.load import load_catalog_from
 from monitor.cli.output import PER, console
-
-if TYPE_CHECKING:
-    pass
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

@@ -29,15 +29,15 @@ it would use now and why."""
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     text = "serve one local OpenAI-compatible endpoint that always uses the best healthy provider"
-    parser = sub.add_parser(
+    parser = a.add_command(
+        sub,
         "router",
-        help=text,
+        text,
+        EXAMPLES,
+        [a.common()],
         description=text + ".\nEach request goes to the best endpoint right now; one that fails "
         "before answering is\nreplaced by the next. Keys come from the environment, as for "
         "probing.",
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        parents=[a.common()],
     )
     parser.add_argument("--port", type=a.port, default=DEFAULT_PORT, help=f"default {DEFAULT_PORT}")
     parser.add_argument(
