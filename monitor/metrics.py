@@ -1,5 +1,8 @@
 """Prometheus metrics read from the store, so teams use the Grafana and alerting they run.
 
+Every series carries `prober` and `region` labels: one set per prober that measured in the
+window ("Groq from eu-west" beside "Groq from us-east"), plus `prober="all"` over all of them.
+
 Each scrape reads the store (in the HTTP server's own thread, never an event loop) and
 reports the ranking over a window: state, uptime, percentiles, error kinds, and windowed
 latency histograms (gauge histograms: they describe the window, they do not only grow).
@@ -9,6 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from prometheus_client.core import GaugeHistogramMetricFamily, GaugeMetricFamily
@@ -23,37 +27,60 @@ if TYPE_CHECKING:
 
 # Seconds; chosen around what users of gpt-oss-120b see (fast providers answer in 0.1-0.5 s).
 BUCKETS = (0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 30.0)
-Rank = Callable[[], tuple[list["EndpointStats"], list[Sample]]]
+ALL_PROBERS = "all"  # the `prober` label of the aggregate over every prober
+LABELS = ["endpoint", "name", "prober", "region"]
+
+
+@dataclass(frozen=True)
+class View:
+    """The ranking as one prober saw it (or every prober together: `prober` = "all")."""
+
+    prober: str
+    region: str
+    stats: list[EndpointStats]
+    samples: list[Sample]
+
+
+Views = Callable[[], list[View]]
 
 
 class StoreCollector(Collector):
-    def __init__(self, rank: Rank, window: str, prober: str | None = None):
-        self.rank = rank
+    def __init__(self, views: Views, window: str):
+        self.views = views
         self.window = window
-        self.prober = prober
 
     def collect(self) -> Iterator[GaugeMetricFamily | GaugeHistogramMetricFamily]:
-        stats, samples = self.rank()
-        labels = ["endpoint", "name"]
+        views = self.views()
+        families: dict[str, GaugeMetricFamily | GaugeHistogramMetricFamily] = {}
+        for view in views:
+            for family in self._families(view):
+                known = families.setdefault(family.name, family)
+                if known is not family:
+                    known.samples.extend(family.samples)
+        yield from families.values()
+
+    def _families(self, view: View) -> Iterator[GaugeMetricFamily | GaugeHistogramMetricFamily]:
+        stats, where = view.stats, [view.prober, view.region]
 
         def gauge(
             name: str, doc: str, value: Callable[[EndpointStats], float | None]
         ) -> GaugeMetricFamily:
-            family = GaugeMetricFamily(f"oss_monitor_{name}", doc, labels=labels)
+            family = GaugeMetricFamily(f"oss_monitor_{name}", doc, labels=LABELS)
             for s in stats:
                 v = value(s)
                 if v is not None:
-                    family.add_metric([s.id, s.endpoint.name], v)
+                    family.add_metric([s.id, s.endpoint.name, *where], v)
             return family
 
-        usable = ANSWERING
-        yield gauge("up", "1 when the endpoint answers properly now", lambda s: s.state in usable)
+        yield gauge(
+            "up", "1 when the endpoint answers properly now", lambda s: s.state in ANSWERING
+        )
         state = GaugeMetricFamily(
             "oss_monitor_state", "current state (1 for the state it is in)",
-            labels=[*labels, "state"],
+            labels=[*LABELS, "state"],
         )  # fmt: skip
         for s in stats:
-            state.add_metric([s.id, s.endpoint.name, s.state.value], 1)
+            state.add_metric([s.id, s.endpoint.name, *where, s.state.value], 1)
         yield state
         yield gauge("rank", "position in the ranking (1 = best)", lambda s: s.rank)
         yield gauge("score", "ranking score, 0-100", lambda s: s.score)
@@ -74,42 +101,38 @@ class StoreCollector(Collector):
             "when the endpoint was last probed (Unix time)",
             lambda s: s.last_probe_at.timestamp() if s.last_probe_at else None,
         )
-        yield _errors(stats, samples, labels)
-        names = {s.id: s.endpoint.name for s in stats}
-        yield _histogram("ttft_seconds", "time to first token", samples, names, "ttft_ms")
-        yield _histogram("total_seconds", "whole answer time", samples, names, "total_ms")
+        yield _errors(view)
+        yield _histogram("ttft_seconds", "time to first token", view, "ttft_ms")
+        yield _histogram("total_seconds", "whole answer time", view, "total_ms")
 
 
 def _seconds(ms: float | None) -> float | None:
     return None if ms is None else ms / 1000
 
 
-def _errors(
-    stats: Sequence[EndpointStats], samples: Sequence[Sample], labels: list[str]
-) -> GaugeMetricFamily:
+def _errors(view: View) -> GaugeMetricFamily:
     family = GaugeMetricFamily(
         "oss_monitor_probes", "probes in the window by result (ok or error kind)",
-        labels=[*labels, "result"],
+        labels=[*LABELS, "result"],
     )  # fmt: skip
-    names = {s.id: s.endpoint.name for s in stats}
+    names = {s.id: s.endpoint.name for s in view.stats}
     counts: dict[tuple[str, str], int] = {}
-    for sample in samples:
+    for sample in view.samples:
         if sample.endpoint_id in names:
             key = (sample.endpoint_id, "ok" if sample.ok else sample.error or "unknown")
             counts[key] = counts.get(key, 0) + 1
     for (endpoint_id, result), n in sorted(counts.items()):
-        family.add_metric([endpoint_id, names[endpoint_id], result], n)
+        family.add_metric([endpoint_id, names[endpoint_id], view.prober, view.region, result], n)
     return family
 
 
-def _histogram(
-    name: str, doc: str, samples: Sequence[Sample], names: Mapping[str, str], field: str
-) -> GaugeHistogramMetricFamily:
+def _histogram(name: str, doc: str, view: View, field: str) -> GaugeHistogramMetricFamily:
     family = GaugeHistogramMetricFamily(
-        f"oss_monitor_{name}", f"{doc} of ok probes in the window", labels=["endpoint", "name"]
+        f"oss_monitor_{name}", f"{doc} of ok probes in the window", labels=LABELS
     )
+    names = {s.id: s.endpoint.name for s in view.stats}
     values: dict[str, list[float]] = {}
-    for sample in samples:
+    for sample in view.samples:
         value = getattr(sample, field)
         if sample.ok and sample.kind != ProbeKind.TOOLS and value is not None:
             values.setdefault(sample.endpoint_id, []).append(value / 1000)
@@ -118,7 +141,8 @@ def _histogram(
             continue
         buckets = [(str(b), float(sum(v <= b for v in seconds))) for b in BUCKETS]
         buckets.append(("+Inf", float(len(seconds))))
-        family.add_metric([endpoint_id, names[endpoint_id]], buckets, sum(seconds))
+        labels = [endpoint_id, names[endpoint_id], view.prober, view.region]
+        family.add_metric(labels, buckets, sum(seconds))
     return family
 
 
@@ -142,12 +166,23 @@ def serve(
 
     span = parse_window(window)
 
-    def rank() -> tuple[list[EndpointStats], list[Sample]]:
-        samples = store.samples(datetime.now(UTC) - span)
-        return standings(endpoints, store, env, window), samples
+    def views() -> list[View]:
+        since = datetime.now(UTC) - span
+        every = View(
+            ALL_PROBERS, "", standings(endpoints, store, env, window), store.samples(since)
+        )
+        return [every] + [
+            View(
+                prober,
+                region or "",
+                standings(endpoints, store, env, window, prober),
+                store.samples(since, prober=prober),
+            )
+            for prober, region in sorted(store.probers(since).items())
+        ]
 
     registry = CollectorRegistry()
-    registry.register(StoreCollector(rank, window))
+    registry.register(StoreCollector(views, window))
     server, thread = start_http_server(port, addr=host, registry=registry)
     if ready is not None:
         ready(server.server_port)
