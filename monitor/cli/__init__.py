@@ -22,6 +22,7 @@ from monitor.cli.commands import (
     prune,
     rank,
     router,
+    web,
 )
 
 COMMANDS = {
@@ -35,6 +36,7 @@ COMMANDS = {
     "export": export,
     "metrics": metrics,
     "router": router,
+    "web": web,
 }
 
 

@@ -2,14 +2,6 @@
 attempt handed on to the client), recorder (traffic samples), server (binding and running)."""
 
 from monitor.router.app import Router, RouterSettings
-from monitor.router.server import RouterError, RouterServer, listen, make_server, url_of
+from monitor.router.server import RouterError, RouterServer, make_server
 
-__all__ = [
-    "Router",
-    "RouterError",
-    "RouterServer",
-    "RouterSettings",
-    "listen",
-    "make_server",
-    "url_of",
-]
+__all__ = ["Router", "RouterError", "RouterServer", "RouterSettings", "make_server"]

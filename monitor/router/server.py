@@ -2,27 +2,16 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 
 import uvicorn
 
+from monitor.core.net import listen, url_of
 from monitor.router.app import Router
 
 
 class RouterError(Exception):
     """The router cannot start; the message says what to do."""
-
-
-def listen(host: str, port: int) -> socket.socket:
-    """Bind before serving, so a busy port is one clear sentence rather than a traceback."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    try:
-        return socket.create_server((host, port), family=family)
-    except OSError as exc:
-        raise RouterError(
-            f"cannot listen on {host}:{port} ({exc.strerror or exc}); pick another --port or --host"
-        ) from None
 
 
 def make_server(router: Router) -> uvicorn.Server:
@@ -32,18 +21,13 @@ def make_server(router: Router) -> uvicorn.Server:
     return uvicorn.Server(config)
 
 
-def url_of(sock: socket.socket) -> str:
-    host, port = sock.getsockname()[:2]
-    return f"http://{f'[{host}]' if ':' in host else host}:{port}/v1"
-
-
 class RouterServer:
     """The router in a background thread (tests, the benchmark); stops when the block ends."""
 
     def __init__(self, router: Router, host: str = "127.0.0.1", port: int = 0):
         self.router = router
         self.sock = listen(host, port)
-        self.url = url_of(self.sock)
+        self.url = url_of(self.sock, "/v1")
         self.server = make_server(router)
         self.thread = threading.Thread(
             target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True

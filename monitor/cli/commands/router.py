@@ -7,7 +7,6 @@ Exit codes: 0 stopped normally, 2 bad input (catalogue, store, port).
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import os
 
 from monitor.cli import args as a
@@ -54,10 +53,11 @@ def run(args: argparse.Namespace) -> int:
     import logging
 
     from monitor.catalog import CatalogError, load_catalog
-    from monitor.router import Router, RouterError, RouterSettings, listen, make_server, url_of
+    from monitor.core.net import ListenError, is_loopback, listen, url_of
+    from monitor.router import Router, RouterError, RouterSettings, make_server
     from monitor.store import Store, StoreError
 
-    if not args.token and not _loopback(args.host):
+    if not args.token and not is_loopback(args.host):
         raise UsageError(
             f"--host {args.host} lets other machines spend your keys; pass --token too "
             f"(or set {TOKEN_ENV})"
@@ -68,24 +68,15 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError("no enabled endpoint in the catalogue; enable one in providers.yaml")
         store = Store(args.db)
         sock = listen(args.host, args.port)
-    except (CatalogError, StoreError, RouterError) as exc:
+    except (CatalogError, StoreError, RouterError, ListenError) as exc:
         raise UsageError(str(exc)) from None
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     router = Router(catalog, store, dict(os.environ), RouterSettings(token=args.token or None))
     guard = f"; clients must send the token ({TOKEN_ENV})" if args.token else ""
     print(
-        f"router on {url_of(sock)} for {len(catalog.enabled())} endpoints, ranking from "
+        f"router on {url_of(sock, '/v1')} for {len(catalog.enabled())} endpoints, ranking from "
         f"{store.display}{guard}; Ctrl-C stops",
         flush=True,
     )
     make_server(router).run(sockets=[sock])
     return EXIT_OK
-
-
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
