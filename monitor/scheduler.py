@@ -31,7 +31,8 @@ class ScheduleSettings(BaseModel):
     interval_s: float = Field(default=60.0, gt=0, description="base cadence of chat probes")
     tools_every: int = Field(default=10, ge=1, description="one tool-call probe per N probes")
     budget_fraction: float = Field(default=0.05, gt=0, le=1)
-    concurrency: int = Field(default=64, ge=1)
+    # Enough for a whole round of a large catalogue to start at once.
+    concurrency: int = Field(default=256, ge=1)
     jitter: float = Field(default=0.1, ge=0, lt=1)
     max_backoff_s: float = Field(default=1800.0, gt=0)
     prober: str = Field(default_factory=socket.gethostname, max_length=64)
@@ -90,32 +91,44 @@ R = TypeVar("R")
 class Batcher(Generic[T, R]):
     """Coalesce concurrent calls into one call of `fn(items)` in a worker thread.
 
-    While one batch is being written, new items queue; the next caller through the lock takes
-    them all. With 1,000 probes landing together this is a handful of transactions, not 1,000.
+    While one batch is being written, new items queue; when it is done, every waiter wakes at
+    once and the first still waiting writes the next batch. With 1,000 probes landing together
+    this is a handful of transactions, not 1,000, and no waiter is released one at a time.
     """
 
     def __init__(self, fn: Callable[[list[T]], list[R]]):
         self.fn = fn
         self.queue: list[_Slot[T, R]] = []
-        self.lock = anyio.Lock()
+        self.writing: anyio.Event | None = None  # set when the batch being written is done
 
     async def submit(self, item: T) -> R:
         slot: _Slot[T, R] = _Slot(item)
         self.queue.append(slot)
-        async with self.lock:
-            if not slot.done:
-                batch, self.queue = self.queue, []
-                try:
-                    results = await anyio.to_thread.run_sync(self.fn, [s.item for s in batch])
-                except Exception as exc:
-                    for s in batch:
-                        s.error, s.done = exc, True
-                else:
-                    for s, result in zip(batch, results, strict=True):
-                        s.result, s.done = result, True
+        while not slot.done:
+            if self.writing is not None:
+                await self.writing.wait()
+            else:
+                await self._write_batch()
         if slot.error is not None:
             raise slot.error
         return slot.result  # type: ignore[return-value]
+
+    async def _write_batch(self) -> None:
+        self.writing = writing = anyio.Event()
+        batch, self.queue = self.queue, []
+        try:
+            # Shielded: a batch taken from the queue is written whole, whoever is cancelled.
+            with anyio.CancelScope(shield=True):
+                results = await anyio.to_thread.run_sync(self.fn, [s.item for s in batch])
+        except Exception as exc:
+            for s in batch:
+                s.error, s.done = exc, True
+        else:
+            for s, result in zip(batch, results, strict=True):
+                s.result, s.done = result, True
+        finally:
+            self.writing = None
+            writing.set()
 
 
 @dataclass

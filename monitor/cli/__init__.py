@@ -7,6 +7,7 @@ imported inside the command that needs it, so `oss-monitor --help` starts fast.
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 from collections.abc import Sequence
 
@@ -85,3 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("oss-monitor: stopped", file=sys.stderr)
         return EXIT_INTERRUPTED
+    finally:
+        # Everything left is freed by the process exit; a last full collection of the cyclic
+        # garbage at interpreter shutdown cost ~250 ms a run (cron runs `probe --once` often).
+        gc.freeze()

@@ -64,7 +64,8 @@ async def test_batcher_coalesces_concurrent_calls() -> None:
         for i in range(50):
             group.start_soon(submit, i)
     assert results == {i: i * 2 for i in range(50)}
-    assert len(calls) < 50 and sum(len(c) for c in calls) == 50
+    assert sum(len(c) for c in calls) == 50
+    assert len(calls) <= 3  # one batch starts, everything else queues behind it
 
 
 async def test_round_stores_every_probe_sent(run_fleet: Start, store: Store) -> None:
@@ -152,3 +153,22 @@ async def test_continuous_mode_pause_resume_and_probe_now(run_fleet: Start, stor
         group.cancel_scope.cancel()
     assert server.fleet.request_counts() == {"a": 2, "b": 1}
     assert not skipped
+
+
+async def test_batcher_hands_a_failure_to_every_caller_of_the_batch() -> None:
+    def broken(items: list[int]) -> list[int]:
+        raise OSError("disk full")
+
+    batcher: Batcher[int, int] = Batcher(broken)
+    errors: list[str] = []
+
+    async def one(i: int) -> None:
+        try:
+            await batcher.submit(i)
+        except OSError as exc:
+            errors.append(str(exc))
+
+    async with anyio.create_task_group() as group:
+        for i in range(20):
+            group.start_soon(one, i)
+    assert errors == ["disk full"] * 20
