@@ -27,6 +27,7 @@ from monitor.core.data import data_path
 Family = Literal["arith", "string", "json", "tool", "twoturn"]
 MAX_TOKENS = 256  # every item fits this at reasoning_effort low
 RECEIVED_CHARS = 200
+CHECKED_CHARS = 4096  # a terse answer is far shorter; bounds the parsing of hostile replies
 _SHAPES: dict[str, tuple[type, str]] = {
     "arith": (int, "an integer"),
     "string": (str, "a string"),
@@ -190,7 +191,7 @@ def candidates(content: str) -> list[str]:
     lines = [line for line in _FENCE.sub(lambda m: m.group(1), text).splitlines() if line.strip()]
     if lines:
         found.append(lines[-1])
-        if lead_in := _LEAD_IN.search(lines[-1]):
+        if lead_in := _LEAD_IN.search(lines[-1][-RECEIVED_CHARS:]):
             found.append(lead_in.group(1))
         found.append(lines[-1].split()[-1])
     unique = dict.fromkeys(_strip(c) for c in found)
@@ -221,7 +222,7 @@ def _objects(content: str) -> list[Any]:
     for span in spans:
         try:
             parsed.append(json.loads(span))
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: absurd nesting
             continue
     return parsed
 
@@ -274,8 +275,8 @@ def _check_tool(task: Task, answer: Answer) -> Failure | None:
     if call.name != task.expected["name"]:
         return Failure.WRONG
     try:
-        arguments = json.loads(call.arguments)
-    except ValueError:
+        arguments = json.loads(call.arguments[:CHECKED_CHARS])
+    except (ValueError, RecursionError):
         return Failure.UNPARSABLE
     if not isinstance(arguments, dict):
         return Failure.UNPARSABLE
@@ -306,14 +307,13 @@ def _failure(task: Task, answer: Answer) -> Failure | None:
     if answer.finish_reason == "length":
         return Failure.TRUNCATED
     streamed = [answer.content, *(c.name + c.arguments for c in answer.tool_calls)]
-    if any(_HARMONY.search(text) for text in streamed):
+    if any(_HARMONY.search(text[:CHECKED_CHARS]) for text in streamed):
         return Failure.LEAKED
     if not answer.content.strip() and not answer.tool_calls:
         return Failure.REASONING_ONLY if answer.reasoning.strip() else Failure.UNPARSABLE
-    found = (
-        _check_tool(task, answer) if task.family == "tool" else _check_text(task, answer.content)
-    )
-    if found in (Failure.WRONG, Failure.UNPARSABLE) and _REFUSAL.search(answer.content):
+    content = answer.content[:CHECKED_CHARS]
+    found = _check_tool(task, answer) if task.family == "tool" else _check_text(task, content)
+    if found in (Failure.WRONG, Failure.UNPARSABLE) and _REFUSAL.search(content):
         return Failure.REFUSED
     return found
 

@@ -30,7 +30,7 @@ class Flaws(BaseModel):
     wrong: float = Field(default=0, ge=0, le=1)
     truncate: float = Field(default=0, ge=0, le=1)  # half an answer, finish_reason "length"
     leak: float = Field(default=0, ge=0, le=1)  # harmony channels in the content
-    mangle_tools: float = Field(default=0, ge=0, le=1)  # arguments that are not JSON
+    mangle_tools: float = Field(default=0, ge=0, le=1)  # tool items: arguments not JSON
 
     @model_validator(mode="after")
     def _at_most_one(self) -> Flaws:
@@ -77,9 +77,8 @@ def reply(
             text = text[:-1]  # no closing brace
         answer = Reply("", REASONING, (expected["name"], text), "tool_calls")
     else:
-        answer = Reply(
-            _phrase(_wrong(expected) if flaw == "wrong" else expected, rng), REASONING, None, "stop"
-        )
+        value = _wrong(expected) if flaw == "wrong" else expected
+        answer = Reply(_phrase(value, rng), REASONING, None, "stop")
     if flaw == "truncate":
         return _truncated(answer)
     if flaw == "leak":

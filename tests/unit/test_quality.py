@@ -190,6 +190,9 @@ def test_verdict_shows_expected_and_a_bounded_clean_received() -> None:
     found = check(BANK["arith-01"], Answer(content=hostile, finish_reason="stop"))
     assert len(found.received) <= 200 and found.received.startswith("35 [2J 5")
     assert not any(ord(c) < 32 or 0x7F <= ord(c) <= 0x9F for c in found.received)
+    nested = "[" * 100_000  # json.loads raises RecursionError on this, not ValueError
+    assert verdict("json-01", nested) == (False, Failure.UNPARSABLE)
+    assert not check(BANK["tool-01"], called("get_weather", nested)).passed
     only = check(BANK["arith-01"], Answer(reasoning="let me\nthink", finish_reason="stop"))
     assert only.received == "(reasoning only) let me think"
 
