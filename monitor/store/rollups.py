@@ -16,9 +16,7 @@ from monitor.core.models import ErrorKind, ProbeKind, Span, Tally
 from monitor.store.engine import as_utc
 from monitor.store.schema import PROBE, ROLLUP
 
-# TTFT histogram bucket upper bounds (ms) kept per hour so percentiles survive pruning.
-TTFT_BUCKETS = (100, 200, 300, 500, 750, 1000, 1500, 2000, 3000, 5000, 10000, 30000)
-# Finer per-hour histograms for ranking long windows: buckets 10% wide, each keeping its count,
+# Per-hour histograms for ranking long windows: buckets 10% wide, each keeping its count,
 # smallest and largest value; ranking spreads the count evenly between them, so percentiles are
 # exact for up to two values a bucket and close beyond (finer buckets cost more to merge).
 HIST_STEP = math.log(1.10)
@@ -58,25 +56,15 @@ def roll_up(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
     updates, inserts = [], []
     for key, members in groups.items():
         stored = existing.get(key)
-        counts = (
-            [int(x) for x in stored.ttft_hist.split(",")] if stored and stored.ttft_hist else []
-        )
-        counts += [0] * (len(TTFT_BUCKETS) + 1 - len(counts))
         hist: Hist = json.loads(stored.hist or "{}") if stored else {}
         ok = [row for row in members if row["ok"]]
-        auth = sum(1 for row in members if not row["ok"] and row["error"] == ErrorKind.AUTH)
-        ttfts = [row["ttft_ms"] for row in ok if row["ttft_ms"] is not None]
         for row in ok:
             add_to_hist(hist, row)
-        for ttft in ttfts:
-            counts[_bucket(ttft)] += 1
+        # Refused keys say nothing of the endpoint: they count neither way (as in `tallies`).
+        failed = sum(1 for row in members if not row["ok"] and row["error"] != ErrorKind.AUTH)
         values = {
             "ok_count": (stored.ok_count if stored else 0) + len(ok),
-            "auth_count": (stored.auth_count if stored else 0) + auth,
-            "fail_count": (stored.fail_count if stored else 0) + len(members) - len(ok) - auth,
-            "ttft_count": (stored.ttft_count if stored else 0) + len(ttfts),
-            "ttft_sum": (stored.ttft_sum if stored else 0.0) + sum(ttfts),
-            "ttft_hist": ",".join(map(str, counts)),
+            "fail_count": (stored.fail_count if stored else 0) + failed,
             "hist": json.dumps(hist, separators=(",", ":")),
         }
         if stored is None:
@@ -137,10 +125,17 @@ def add_to_hist(hist: Hist, row: Any) -> None:
         value = row[column]
         if value is not None:
             key = str(math.floor(math.log(max(value, 1e-3)) / HIST_STEP))
-            slot = hist.setdefault(metric, {}).setdefault(key, [0, value, value])
-            slot[0] += 1
-            slot[1] = min(slot[1], value)
-            slot[2] = max(slot[2], value)
+            _add_to_slot(hist.setdefault(metric, {}), key, 1, value, value)
+
+
+def _add_to_slot(
+    buckets: dict[str, list[float]], key: str, n: float, low: float, high: float
+) -> None:
+    """Count `n` values from `low` to `high` into one bucket."""
+    slot = buckets.setdefault(key, [0, low, high])
+    slot[0] += n
+    slot[1] = min(slot[1], low)
+    slot[2] = max(slot[2], high)
 
 
 @dataclass
@@ -155,10 +150,7 @@ class _Sums:
         for metric, buckets in hist.items():
             mine = self.hist.setdefault(metric, {})
             for key, (count, low, high) in buckets.items():
-                slot = mine.setdefault(key, [0, low, high])
-                slot[0] += count
-                slot[1] = min(slot[1], low)
-                slot[2] = max(slot[2], high)
+                _add_to_slot(mine, key, count, low, high)
 
     def tally(self) -> Tally:
         spans = {
@@ -166,10 +158,3 @@ class _Sums:
             for metric in HIST_METRICS
         }
         return Tally(self.ok, self.failed, spans["ttft"], spans["total"], spans["speed"])
-
-
-def _bucket(ttft_ms: float) -> int:
-    for i, bound in enumerate(TTFT_BUCKETS):
-        if ttft_ms <= bound:
-            return i
-    return len(TTFT_BUCKETS)

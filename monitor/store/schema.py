@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Index, Table, inspect, select, text, update
+from sqlalchemy import Connection, Index, MetaData, Table, inspect, select, text, update
 from sqlmodel import Field, SQLModel
 
 from monitor.store.engine import Engines, StoreError
 
-SCHEMA_VERSION = 2  # 2: rollup_hour.hist; no index on started_at alone (row size)
+# 2: rollup_hour.hist; no index on started_at alone (row size).
+# 3: rollup_hour without auth_count, ttft_count, ttft_sum, ttft_hist (nothing read them).
+SCHEMA_VERSION = 3
 
 
 class Probe(SQLModel, table=True):
@@ -50,10 +52,6 @@ class RollupHour(SQLModel, table=True):
     kind: str = Field(primary_key=True, max_length=8)
     ok_count: int = 0
     fail_count: int = 0
-    auth_count: int = 0
-    ttft_count: int = 0
-    ttft_sum: float = 0.0
-    ttft_hist: str = ""  # comma-separated counts per TTFT_BUCKETS (+ one overflow)
     hist: str = ""  # JSON {metric: {bucket: [count, min, max]}} of ok chat probes, HIST_STEP
 
 
@@ -111,11 +109,26 @@ def stored_version(conn: Connection) -> int | None:
 
 
 def _upgrade(conn: Connection) -> None:
-    """Schema 1 -> 2. Hours rolled up before have no `hist`: until they leave the window,
-    long-window percentiles come from the hours after the upgrade (counts are complete)."""
-    if "hist" not in {c["name"] for c in inspect(conn).get_columns("rollup_hour")}:
+    """Bring an older store to this version. From 1: hours rolled up before have no `hist`:
+    until they leave the window, long-window percentiles come from the hours after the
+    upgrade (counts are complete). From 2: the rollup counters nothing read are dropped."""
+    columns = {c["name"] for c in inspect(conn).get_columns(ROLLUP.name)}
+    if "hist" not in columns:
         conn.exec_driver_sql("ALTER TABLE rollup_hour ADD COLUMN hist VARCHAR NOT NULL DEFAULT ''")
     conn.exec_driver_sql("DROP INDEX IF EXISTS ix_probe_started")
+    if columns - set(ROLLUP.columns.keys()):
+        _rebuild(conn, ROLLUP)
+
+
+def _rebuild(conn: Connection, table: Table) -> None:
+    """Give a table exactly the columns it has now, keeping its rows: the portable way (SQLite
+    before 3.35 has no DROP COLUMN, and the dropped columns are NOT NULL without a default)."""
+    names = ", ".join(conn.dialect.identifier_preparer.quote(c.name) for c in table.columns)
+    new = table.to_metadata(MetaData(), name=f"{table.name}_new")
+    new.create(conn)
+    conn.exec_driver_sql(f"INSERT INTO {new.name} ({names}) SELECT {names} FROM {table.name}")
+    conn.exec_driver_sql(f"DROP TABLE {table.name}")
+    conn.exec_driver_sql(f"ALTER TABLE {new.name} RENAME TO {table.name}")
 
 
 def upsert(conn: Connection, table: Table, key: dict[str, Any], values: dict[str, Any]) -> None:
