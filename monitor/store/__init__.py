@@ -15,9 +15,10 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, delete
 
 from monitor.core.models import ProbeResult, Sample, Tally
-from monitor.store import budget, queries, rollups, schema
+from monitor.store import budget, quality, queries, rollups, schema
 from monitor.store.budget import Claim, Finished, Grant
 from monitor.store.engine import StoreError, as_utc, default_db_url, open_engines
+from monitor.store.quality import QualityFailure
 from monitor.store.schema import SCHEMA_VERSION, EndpointState, Probe, RollupHour
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "Finished",
     "Grant",
     "Probe",
+    "QualityFailure",
     "RollupHour",
     "Store",
     "StoreError",
@@ -77,9 +79,12 @@ class Store:
             budget.hold_off(conn, endpoint_id, until)
 
     def prune(self, before: datetime) -> int:
-        """Delete raw probes older than `before`; hourly rollups stay for long windows."""
+        """Delete raw probes (and their quality verdicts) older than `before`; hourly rollups
+        stay for long windows."""
+        before = as_utc(before)
         with self.engines.guard(), self.writer.begin() as conn:
-            query = delete(schema.PROBE).where(schema.PROBE.c.started_at < as_utc(before))
+            conn.execute(delete(schema.QUALITY).where(schema.QUALITY.c.started_at < before))
+            query = delete(schema.PROBE).where(schema.PROBE.c.started_at < before)
             deleted = int(conn.execute(query).rowcount or 0)
         if self.is_sqlite:  # give the space back to the file system (outside a transaction)
             with self.engines.guard(), self.reader.connect() as conn:
@@ -150,6 +155,18 @@ class Store:
     def states(self) -> dict[str, EndpointState]:
         with self.engines.guard(), self._read() as conn:
             return queries.states(conn)
+
+    def quality_counts(
+        self, since: datetime, prober: str | None = None
+    ) -> dict[str, tuple[int, int]]:
+        """(passed, total) quality items per endpoint since a moment."""
+        with self.engines.guard(), self._read() as conn:
+            return quality.counts(conn, since, prober)
+
+    def quality_failures(self, endpoint_id: str, limit: int = 10) -> list[QualityFailure]:
+        """An endpoint's newest failed quality items, newest first (the detail screen)."""
+        with self.engines.guard(), self._read() as conn:
+            return quality.failures(conn, endpoint_id, limit)
 
     def remembered(self, prefix: str) -> dict[str, str]:
         """Small named values kept across runs and hosts (e.g. the last alert per endpoint)."""

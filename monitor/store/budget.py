@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, func, insert, select, text, update
 
 from monitor.core.models import ProbeResult
+from monitor.store import quality
 from monitor.store.engine import as_utc
 from monitor.store.rollups import roll_up
 from monitor.store.schema import PROBE, STATE
@@ -129,38 +130,54 @@ def _grant(
 
 
 def finish(conn: Connection, done: Sequence[Finished]) -> None:
-    """Fill in the reserved rows with what the probes found; update shared backoff state."""
+    """Fill in the reserved rows with what the probes found (and their quality verdicts);
+    update the shared backoff state."""
     if not done:
         return
     query = select(PROBE.c.id, PROBE.c.prober).where(PROBE.c.id.in_([f.probe_id for f in done]))
     probers: dict[int, str] = {pid: prober for pid, prober in conn.execute(query)}
     states = state_rows(conn, {f.result.endpoint_id for f in done})
-    updates, lost, finished = [], [], []
+    updates, lost, finished, kept = [], [], [], []
     changed: dict[str, dict[str, Any]] = {}
     for item in done:
         values = probe_columns(item.result)
         prober = probers.get(item.probe_id)
         if prober is None:  # a row pruned meanwhile is written anew: keep the sample
             prober = ""
-            lost.append({**values, "prober": prober})
+            lost.append(item.result)
         else:
             updates.append({"_id": item.probe_id, **values})
+            kept.append((item.probe_id, prober, item.result))
         finished.append({**values, "prober": prober})
         _fold_state(item, states, changed)
     if updates:
         conn.execute(_UPDATE_PROBE, updates)
     if lost:
-        conn.execute(insert(PROBE), lost)
+        kept += insert_probes(conn, lost, "")
+    quality.write(conn, kept)
     _write_states(conn, changed)
     roll_up(conn, finished)
 
 
 def add(conn: Connection, results: Sequence[ProbeResult], prober: str) -> None:
     """Insert finished probes that took no slot (imports, the router's traffic, tests)."""
+    if results:
+        quality.write(conn, insert_probes(conn, results, prober))
+        roll_up(conn, [{**probe_columns(result), "prober": prober} for result in results])
+
+
+def insert_probes(
+    conn: Connection, results: Sequence[ProbeResult], prober: str
+) -> list[tuple[int, str, ProbeResult]]:
+    """Insert finished probes with one executemany (ORM objects would cost more than the
+    insert itself); their ids are read back only when a quality verdict needs one."""
     rows = [{**probe_columns(result), "prober": prober} for result in results]
-    if rows:  # one executemany: ORM objects would cost more than the insert itself
+    if not any(result.quality for result in results):
         conn.execute(insert(PROBE), rows)
-    roll_up(conn, rows)
+        return []
+    returning = insert(PROBE).returning(PROBE.c.id, sort_by_parameter_order=True)
+    ids = [row[0] for row in conn.execute(returning, rows)]
+    return [(probe_id, prober, result) for probe_id, result in zip(ids, results, strict=True)]
 
 
 def _fold_state(
@@ -233,11 +250,13 @@ def probe_columns(result: ProbeResult) -> dict[str, Any]:
         "message": result.message or None,
         "headers_ms": result.headers_ms,
         "ttft_ms": result.ttft_ms,
+        "ttfa_ms": result.ttfa_ms,
         "total_ms": result.total_ms,
         "output_tokens": result.output_tokens,
         "tokens_per_s": result.tokens_per_s,
         "new_connection": result.new_connection,
         "rate_limit": json.dumps(result.rate_limit, sort_keys=True) if result.rate_limit else None,
+        "clock": result.clock.value if result.clock else None,
     }
 
 

@@ -38,7 +38,7 @@ from monitor.store.schema import (
 _SAMPLE_COLUMNS = [
     PROBE.c[name]
     for name in ("endpoint_id", "kind", "started_at", "ok", "error", "status", "message",
-                 "ttft_ms", "total_ms", "tokens_per_s")
+                 "ttft_ms", "ttfa_ms", "total_ms", "tokens_per_s")
 ]  # fmt: skip
 
 
@@ -161,6 +161,7 @@ def _sample(row: Sequence[Any]) -> Sample:
         status=row[5],
         message=row[6] or "",
         ttft_ms=row[7],
-        total_ms=row[8],
-        tokens_per_s=row[9],
+        ttfa_ms=row[8],
+        total_ms=row[9],
+        tokens_per_s=row[10],
     )

@@ -20,7 +20,7 @@ from monitor.store.schema import PROBE, ROLLUP
 # smallest and largest value; ranking spreads the count evenly between them, so percentiles are
 # exact for up to two values a bucket and close beyond (finer buckets cost more to merge).
 HIST_STEP = math.log(1.10)
-HIST_METRICS = {"ttft": "ttft_ms", "total": "total_ms", "speed": "tokens_per_s"}
+HIST_METRICS = {"ttft": "ttft_ms", "ttfa": "ttfa_ms", "total": "total_ms", "speed": "tokens_per_s"}
 WHOLE_HOURS_FROM = timedelta(hours=24)  # windows this long are counted in whole hours
 
 Hist = dict[str, dict[str, list[float]]]  # {metric: {bucket: [count, min, max]}}
@@ -153,8 +153,10 @@ class _Sums:
                 _add_to_slot(mine, key, count, low, high)
 
     def tally(self) -> Tally:
+        # Each histogram fills the Tally field of its name, when Tally has one.
         spans = {
             metric: [Span(low, high, int(n)) for n, low, high in self.hist.get(metric, {}).values()]
             for metric in HIST_METRICS
+            if metric in Tally._fields
         }
-        return Tally(self.ok, self.failed, spans["ttft"], spans["total"], spans["speed"])
+        return Tally(ok=self.ok, failed=self.failed, **spans)

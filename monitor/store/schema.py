@@ -12,7 +12,9 @@ from monitor.store.engine import Engines, StoreError
 
 # 2: rollup_hour.hist; no index on started_at alone (row size).
 # 3: rollup_hour without auth_count, ttft_count, ttft_sum, ttft_hist (nothing read them).
-SCHEMA_VERSION = 3
+# 4: probe.ttfa_ms and probe.clock; the quality table.
+SCHEMA_VERSION = 4
+QUALITY_TEXT = 500  # characters kept of a quality task's expected and received answer
 
 
 class Probe(SQLModel, table=True):
@@ -37,11 +39,13 @@ class Probe(SQLModel, table=True):
     message: str | None = None
     headers_ms: float | None = None
     ttft_ms: float | None = None
+    ttfa_ms: float | None = None  # first answer (content) token, reasoning excluded
     total_ms: float | None = None
     output_tokens: int | None = None
     tokens_per_s: float | None = None
     new_connection: bool | None = None
     rate_limit: str | None = None  # JSON of the rate-limit headers seen, when any
+    clock: str | None = Field(default=None, max_length=16)  # where arrival times came from
 
 
 class RollupHour(SQLModel, table=True):
@@ -53,6 +57,22 @@ class RollupHour(SQLModel, table=True):
     ok_count: int = 0
     fail_count: int = 0
     hist: str = ""  # JSON {metric: {bucket: [count, min, max]}} of ok chat probes, HIST_STEP
+
+
+class QualityVerdict(SQLModel, table=True):
+    """One quality probe's verdict, written with the probe it belongs to."""
+
+    __tablename__ = "quality"
+    __table_args__ = (Index("ix_quality_endpoint_started", "endpoint_id", "started_at"),)
+    probe_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    endpoint_id: str = Field(max_length=64)
+    prober: str = Field(default="", max_length=64)
+    started_at: datetime
+    task_id: str = Field(max_length=64)
+    passed: bool
+    failure: str | None = Field(default=None, max_length=16)  # wrong, truncated, ...
+    expected: str = Field(default="", max_length=QUALITY_TEXT)
+    received: str = Field(default="", max_length=QUALITY_TEXT)
 
 
 class EndpointState(SQLModel, table=True):
@@ -82,6 +102,7 @@ class Meta(SQLModel, table=True):
 # (the ORM's unit of work cost more than the SQL).
 PROBE: Table = Probe.__table__  # type: ignore[attr-defined]
 ROLLUP: Table = RollupHour.__table__  # type: ignore[attr-defined]
+QUALITY: Table = QualityVerdict.__table__  # type: ignore[attr-defined]
 STATE: Table = EndpointState.__table__  # type: ignore[attr-defined]
 PROBER: Table = ProberInfo.__table__  # type: ignore[attr-defined]
 META: Table = Meta.__table__  # type: ignore[attr-defined]
@@ -111,13 +132,19 @@ def stored_version(conn: Connection) -> int | None:
 def _upgrade(conn: Connection) -> None:
     """Bring an older store to this version. From 1: hours rolled up before have no `hist`:
     until they leave the window, long-window percentiles come from the hours after the
-    upgrade (counts are complete). From 2: the rollup counters nothing read are dropped."""
+    upgrade (counts are complete). From 2: the rollup counters nothing read are dropped.
+    From 3: probes gain columns, empty on the rows stored before. New tables exist already."""
     columns = {c["name"] for c in inspect(conn).get_columns(ROLLUP.name)}
     if "hist" not in columns:
         conn.exec_driver_sql("ALTER TABLE rollup_hour ADD COLUMN hist VARCHAR NOT NULL DEFAULT ''")
     conn.exec_driver_sql("DROP INDEX IF EXISTS ix_probe_started")
     if columns - set(ROLLUP.columns.keys()):
         _rebuild(conn, ROLLUP)
+    probe_columns = {c["name"] for c in inspect(conn).get_columns(PROBE.name)}
+    for name in ("ttfa_ms", "clock"):
+        if name not in probe_columns:
+            kind = PROBE.c[name].type.compile(dialect=conn.dialect)
+            conn.exec_driver_sql(f"ALTER TABLE probe ADD COLUMN {name} {kind}")
 
 
 def _rebuild(conn: Connection, table: Table) -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
+from monitor.core.models import Clock
 from monitor.store import Store
 from tests.helpers import result
 
@@ -32,3 +34,13 @@ def test_probers_with_their_regions(store: Store) -> None:
         "eu": "eu-central",
         "us": None,
     }
+
+
+def test_first_answer_token_and_clock_are_kept(store: Store) -> None:
+    store.add([result("a", ttft=200.0, ttfa_ms=900.0, clock=Clock.KERNEL), result("b")])
+    by_id = {s.endpoint_id: s for s in store.samples(datetime.now(UTC) - timedelta(minutes=1))}
+    assert (by_id["a"].ttft_ms, by_id["a"].ttfa_ms) == (200.0, 900.0)
+    assert by_id["b"].ttfa_ms is None
+    assert [r.clock for r in store.recent("a")] == ["kernel"]
+    (rollup,) = store.rollups(datetime.now(UTC) - timedelta(hours=1), "a")
+    assert list(json.loads(rollup.hist)["ttfa"].values()) == [[1, 900.0, 900.0]]

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, inspect, text
 
+from monitor.core.models import QualityItem
 from monitor.store import SCHEMA_VERSION, Finished, Store, StoreError
 from monitor.store.rollups import add_to_hist
 from monitor.store.rollups import hour as hour_of
@@ -61,7 +62,7 @@ def make_schema_2_store(url: str, at: datetime) -> None:
     stamp: Any = at if postgres else at.strftime("%Y-%m-%d %H:%M:%S.%f")  # as SQLAlchemy writes
     hour: Any = hour_of(at) if postgres else hour_of(at).strftime("%Y-%m-%d %H:%M:%S.%f")
     hist: dict[str, dict[str, list[float]]] = {}
-    add_to_hist(hist, {"ttft_ms": 200.0, "total_ms": 500.0, "tokens_per_s": 150.0})
+    add_to_hist(hist, {"ttft_ms": 200.0, "ttfa_ms": None, "total_ms": 500.0, "tokens_per_s": 150.0})
     engine = create_engine(url)
     with engine.begin() as conn:
         for ddl in SCHEMA_2:
@@ -99,16 +100,22 @@ def test_schema_2_store_is_upgraded_in_place(db_url: str) -> None:
     assert grant.probe_id is not None
     store.finish([Finished(grant.probe_id, result("a", at=at, ttft=400.0))])
     store.add([result("a", at=at, ok=False)], prober="old")
+    store.add([result("a", at=at, ttfa_ms=700.0, quality=QualityItem(task_id="t", passed=True))])
     tally = store.tallies(hour_of(at))["a"]  # from the rollups alone
-    assert (tally.ok, tally.failed) == (2, 2)
-    assert sorted(span.low for span in tally.ttft) == [200.0, 400.0]
+    assert (tally.ok, tally.failed) == (3, 2)
+    assert sorted((span.low, span.n) for span in tally.ttft) == [(200.0, 2), (400.0, 1)]
+    ttfa = [s.ttfa_ms for s in store.samples(at - timedelta(hours=1))]
+    assert sorted(ttfa, key=lambda v: v or 0) == [None] * 4 + [700.0]
+    assert store.quality_counts(at - timedelta(hours=1)) == {"a": (1, 1)}
     old = [r for r in store.rollups(hour_of(at), "a") if r.prober == "old"]
     assert [(r.ok_count, r.fail_count) for r in old] == [(1, 2)]  # the old hour, added to
     store.close()
     engine = create_engine(db_url)
     with engine.connect() as conn:
         columns = {c["name"] for c in inspect(conn).get_columns("rollup_hour")}
+        probe_columns = {c["name"] for c in inspect(conn).get_columns("probe")}
         version = conn.exec_driver_sql("SELECT value FROM meta WHERE key = 'schema_version'")
         assert version.scalar() == str(SCHEMA_VERSION)
     engine.dispose()
     assert columns == {"endpoint_id", "hour", "prober", "kind", "ok_count", "fail_count", "hist"}
+    assert {"ttfa_ms", "clock"} <= probe_columns
