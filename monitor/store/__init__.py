@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 
 from sqlalchemy import Connection, delete
@@ -17,7 +18,7 @@ from sqlalchemy import Connection, delete
 from monitor.core.models import ProbeResult, Sample, Tally
 from monitor.store import budget, quality, queries, rollups, schema
 from monitor.store.budget import Claim, Finished, Grant
-from monitor.store.engine import StoreError, as_utc, default_db_url, open_engines
+from monitor.store.engine import StoreError, as_utc, default_db_url, open_engines, store_url
 from monitor.store.quality import QualityFailure
 from monitor.store.schema import SCHEMA_VERSION, EndpointState, Probe, RollupHour
 
@@ -38,17 +39,35 @@ __all__ = [
 
 
 class Store:
-    def __init__(self, url: str | None = None):
-        self.url = url or os.environ.get("OSS_MONITOR_DB") or default_db_url()
-        self.engines = open_engines(self.url)
+    """The store at `url`: a SQLAlchemy URL or a SQLite file's path (default: $OSS_MONITOR_DB,
+    else a file in the user's data folder).
+
+    `create=True` (writers) creates the store, or upgrades an older one in place. Readers pass
+    `create=False`: nothing is created, upgraded or locked, and a store that is missing, or
+    older than this version, is a StoreError saying what to run.
+    """
+
+    def __init__(self, url: str | None = None, *, create: bool = True):
+        self.url = store_url(url or os.environ.get("OSS_MONITOR_DB") or default_db_url())
+        self.engines = open_engines(self.url, create)
         self.display = self.engines.display
         self.path = self.engines.path
         self.is_sqlite, self.is_postgres = self.engines.is_sqlite, self.engines.is_postgres
         self.writer, self.reader = self.engines.writer, self.engines.reader
-        schema.create(self.engines)
+        self.read_only = not create
+        try:
+            (schema.create if create else schema.check)(self.engines)
+        except StoreError:
+            self.close()
+            raise
 
     def close(self) -> None:
         self.engines.dispose()
+
+    def _begin(self) -> AbstractContextManager[Connection]:
+        if self.read_only:  # a bug, not a user's mistake: readers never write
+            raise RuntimeError(f"the store {self.display} was opened for reading only")
+        return self.writer.begin()
 
     # ------------------------------------------------------------ writes
 
@@ -56,33 +75,33 @@ class Store:
         """Take a probe slot per claim while its budget has room (see `budget.reserve`)."""
         if not claims:
             return []
-        with self.engines.guard(), self.writer.begin() as conn:
+        with self.engines.guard(), self._begin() as conn:
             return budget.reserve(conn, claims, self.is_postgres)
 
     def finish(self, done: Sequence[Finished]) -> list[None]:
         """Fill in the reserved rows with what the probes found; update shared backoff state."""
         if done:
-            with self.engines.guard(), self.writer.begin() as conn:
+            with self.engines.guard(), self._begin() as conn:
                 budget.finish(conn, done)
         return [None] * len(done)
 
     def add(self, results: Iterable[ProbeResult], prober: str = "") -> int:
         """Insert finished probes in one transaction (imports, benchmarks, tests)."""
         results = list(results)
-        with self.engines.guard(), self.writer.begin() as conn:
+        with self.engines.guard(), self._begin() as conn:
             budget.add(conn, results, prober)
         return len(results)
 
     def hold_off(self, endpoint_id: str, until: datetime) -> None:
         """Nobody sharing the store probes this endpoint before `until` (a Retry-After)."""
-        with self.engines.guard(), self.writer.begin() as conn:
+        with self.engines.guard(), self._begin() as conn:
             budget.hold_off(conn, endpoint_id, until)
 
     def prune(self, before: datetime) -> int:
         """Delete raw probes (and their quality verdicts) older than `before`; hourly rollups
         stay for long windows."""
         before = as_utc(before)
-        with self.engines.guard(), self.writer.begin() as conn:
+        with self.engines.guard(), self._begin() as conn:
             conn.execute(delete(schema.QUALITY).where(schema.QUALITY.c.started_at < before))
             query = delete(schema.PROBE).where(schema.PROBE.c.started_at < before)
             deleted = int(conn.execute(query).rowcount or 0)
@@ -94,11 +113,11 @@ class Store:
     def register_prober(self, label: str, region: str | None) -> None:
         """Say where a prober stands, once per run (the label is on every row it writes)."""
         values = {"region": region, "last_seen": datetime.now(UTC)}
-        with self.engines.guard(), self.writer.begin() as conn:
+        with self.engines.guard(), self._begin() as conn:
             schema.upsert(conn, schema.PROBER, {"label": label}, values)
 
     def remember(self, prefix: str, values: Mapping[str, str]) -> None:
-        with self.engines.guard(), self.writer.begin() as conn:
+        with self.engines.guard(), self._begin() as conn:
             for name, value in values.items():
                 schema.upsert(conn, schema.META, {"key": f"{prefix}:{name}"}, {"value": value})
 

@@ -3,6 +3,7 @@ database failures into one sentence the user can act on."""
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -66,17 +68,33 @@ class Engines:
         self.reader.dispose()
 
 
-def open_engines(url: str) -> Engines:
+def store_url(location: str) -> str:
+    """A SQLAlchemy URL as given, or a plain file path as the SQLite URL that names it."""
+    if re.match(r"[A-Za-z][A-Za-z0-9+.-]*://", location):
+        return location
+    return f"sqlite:///{quote(str(Path(location).expanduser()))}"  # make_url unquotes it
+
+
+def open_engines(url: str, create: bool = True) -> Engines:
+    """Engines for the store at `url`. Without `create` (readers), nothing is created or
+    switched: a SQLite file must exist and is opened read-only, a PostgreSQL session is
+    read-only, so a reader never writes and never queues behind a writer."""
     try:
         parsed = make_url(url)
         backend = parsed.get_backend_name()
         display = parsed.render_as_string(hide_password=True)
         if backend == "sqlite":
             path = parsed.database
-            writer = _sqlite_engine(url, path, immediate=True)
-            reader = _sqlite_engine(url, path, immediate=False)
+            if not create:
+                engine = _sqlite_engine(url, writer=False, wal=False, read_only=path)
+                return Engines(url, display, path, True, False, engine, engine)
+            _make_folder(path)
+            writer = _sqlite_engine(url, writer=True, wal=True)
+            reader = _sqlite_engine(url, writer=False, wal=True)
             return Engines(url, display, path, True, False, writer, reader)
         engine = create_engine(url, pool_pre_ping=True)
+        if backend == "postgresql" and not create:
+            event.listen(engine, "connect", _read_only_session)
         return Engines(url, display, None, False, backend == "postgresql", engine, engine)
     except ArgumentError:  # not echoed: the URL may hold a password
         raise StoreError(
@@ -89,29 +107,53 @@ def open_engines(url: str) -> Engines:
         ) from None
 
 
-def _sqlite_engine(url: str, path: str | None, immediate: bool) -> Engine:
-    # A `file:` URI (read-only and other modes) names its file itself: create nothing.
-    if path and path != ":memory:" and not path.startswith("file:"):
+def no_store(where: str) -> StoreError:
+    return StoreError(f"no store at {where}; run `oss-monitor probe --once` first (or pass --db)")
+
+
+def _is_file(path: str | None) -> bool:
+    """A path SQLite opens as a file of its own (not memory, not a `file:` URI that says
+    itself how to open it)."""
+    return bool(path) and path != ":memory:" and not str(path).startswith("file:")
+
+
+def _make_folder(path: str | None) -> None:
+    if _is_file(path):
         try:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            Path(str(path)).parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StoreError(
                 f"cannot create the folder for the store {path} ({exc.strerror}); "
                 "pass --db with a writable location"
             ) from None
-    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+
+def _sqlite_engine(url: str, writer: bool, wal: bool, read_only: str | None = None) -> Engine:
+    """An engine for a SQLite file; with `read_only`, that file opened in SQLite's read-only
+    mode, which must exist (SQLite would create it) and which nothing can write through."""
+    options: dict[str, Any] = {"connect_args": {"timeout": 30, "check_same_thread": False}}
+    if _is_file(read_only):
+        path = Path(str(read_only)).absolute()
+        if not path.is_file():
+            raise no_store(str(read_only))
+        uri = f"file:{quote(str(path))}?mode=ro"  # quoted: `?`, `#` and `%` are legal in paths
+        options["creator"] = lambda: sqlite3.connect(
+            uri, uri=True, timeout=30, check_same_thread=False
+        )
+    engine = create_engine(url, **options)
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA busy_timeout=30000")
-        use_wal(cursor)
+        if wal:
+            use_wal(cursor)
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
-        if immediate:
+        if writer:
             dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
 
-    if immediate:
+    if writer:
 
         @event.listens_for(engine, "begin")
         def _begin(conn: Any) -> None:
@@ -119,6 +161,13 @@ def _sqlite_engine(url: str, path: str | None, immediate: bool) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def _read_only_session(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+    cursor.close()
+    dbapi_connection.commit()
 
 
 def use_wal(cursor: Any) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, Index, MetaData, Table, inspect, select, text, update
 from sqlmodel import Field, SQLModel
 
-from monitor.store.engine import Engines, StoreError
+from monitor.store.engine import Engines, StoreError, no_store
 
 # 2: rollup_hour.hist; no index on started_at alone (row size).
 # 3: rollup_hour without auth_count, ttft_count, ttft_sum, ttft_hist (nothing read them).
@@ -114,19 +114,38 @@ def create(engines: Engines) -> None:
         SQLModel.metadata.create_all(conn)
         version = stored_version(conn)
         if version is not None and version > SCHEMA_VERSION:
-            raise StoreError(
-                f"the store {engines.display} was written by a newer oss-monitor "
-                f"(schema {version}); upgrade oss-monitor or pass another --db"
-            )
+            raise _newer(engines, version)
         if version is not None and version < SCHEMA_VERSION:
             _upgrade(conn)
         if version != SCHEMA_VERSION:
             upsert(conn, META, {"key": "schema_version"}, {"value": str(SCHEMA_VERSION)})
 
 
+def check(engines: Engines) -> None:
+    """A reader's check, writing nothing: the store exists and has this version's shape."""
+    with engines.guard(), engines.reader.connect() as conn:
+        version = stored_version(conn) if inspect(conn).has_table(META.name) else None
+    if version is None:
+        raise no_store(engines.where())
+    if version > SCHEMA_VERSION:
+        raise _newer(engines, version)
+    if version < SCHEMA_VERSION:
+        raise StoreError(
+            f"the store {engines.where()} was written by an older oss-monitor "
+            f"(schema {version}); run `oss-monitor probe --once` once to upgrade it"
+        )
+
+
 def stored_version(conn: Connection) -> int | None:
     value = conn.execute(select(META.c.value).where(META.c.key == "schema_version")).scalar()
     return None if value is None else int(value)
+
+
+def _newer(engines: Engines, version: int) -> StoreError:
+    return StoreError(
+        f"the store {engines.display} was written by a newer oss-monitor "
+        f"(schema {version}); upgrade oss-monitor or pass another --db"
+    )
 
 
 def _upgrade(conn: Connection) -> None:
