@@ -35,7 +35,7 @@ def default_db_url() -> str:
 
 
 def as_utc(moment: datetime) -> datetime:
-    """Columns take aware datetimes only (SQLModel's UTCDateTime); naive input means UTC."""
+    """An aware datetime in UTC; naive input means UTC."""
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 

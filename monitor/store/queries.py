@@ -19,8 +19,6 @@ from sqlalchemy import (
     true,
     union_all,
 )
-from sqlmodel import Session, col
-from sqlmodel import select as orm_select
 
 from monitor.core.models import SPARK_POINTS, ErrorKind, ProbeKind, Sample
 from monitor.store.engine import as_utc
@@ -30,6 +28,7 @@ from monitor.store.schema import (
     PROBE,
     PROBER,
     ROLLUP,
+    STATE,
     EndpointState,
     Probe,
     RollupHour,
@@ -122,27 +121,25 @@ def probers(conn: Connection, since: datetime) -> dict[str, str | None]:
 
 def recent(conn: Connection, endpoint_id: str, limit: int = 50) -> list[Probe]:
     """An endpoint's newest finished probes, newest first (the detail screen)."""
+    probe = PROBE.c
     query = (
-        orm_select(Probe)
-        .where(Probe.endpoint_id == endpoint_id, col(Probe.ok).is_not(None))
-        .order_by(col(Probe.started_at).desc())
+        select(PROBE)
+        .where(probe.endpoint_id == endpoint_id, probe.ok.is_not(None))
+        .order_by(probe.started_at.desc())
         .limit(limit)
     )
-    with Session(conn, expire_on_commit=False) as session:
-        return list(session.exec(query))
+    return [Probe(**row._mapping) for row in conn.execute(query)]
 
 
 def rollups(conn: Connection, since: datetime, endpoint_id: str | None = None) -> list[RollupHour]:
-    query = orm_select(RollupHour).where(col(RollupHour.hour) >= as_utc(since))
+    query = select(ROLLUP).where(ROLLUP.c.hour >= as_utc(since))
     if endpoint_id is not None:
-        query = query.where(RollupHour.endpoint_id == endpoint_id)
-    with Session(conn, expire_on_commit=False) as session:
-        return list(session.exec(query.order_by(col(RollupHour.hour))))
+        query = query.where(ROLLUP.c.endpoint_id == endpoint_id)
+    return [RollupHour(**row._mapping) for row in conn.execute(query.order_by(ROLLUP.c.hour))]
 
 
 def states(conn: Connection) -> dict[str, EndpointState]:
-    with Session(conn, expire_on_commit=False) as session:
-        return {s.endpoint_id: s for s in session.exec(orm_select(EndpointState))}
+    return {row.endpoint_id: EndpointState(**row._mapping) for row in conn.execute(select(STATE))}
 
 
 def remembered(conn: Connection, prefix: str) -> dict[str, str]:

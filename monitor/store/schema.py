@@ -2,13 +2,29 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Index, MetaData, Table, inspect, select, text, update
-from sqlmodel import Field, SQLModel
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Connection,
+    DateTime,
+    Dialect,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    TypeDecorator,
+    inspect,
+    select,
+    update,
+)
 
-from monitor.store.engine import Engines, StoreError, no_store
+from monitor.store.engine import Engines, StoreError, as_utc, no_store
 
 # 2: rollup_hour.hist; no index on started_at alone (row size).
 # 3: rollup_hour without auth_count, ttft_count, ttft_sum, ttft_hist (nothing read them).
@@ -17,101 +33,160 @@ SCHEMA_VERSION = 4
 QUALITY_TEXT = 500  # characters kept of a quality task's expected and received answer
 
 
-class Probe(SQLModel, table=True):
-    __tablename__ = "probe"
-    # Every hot query names the endpoint; the partial indexes find an endpoint's last failure
-    # or tool probe without walking all its rows (literal WHEREs: SQLite matches them as text).
-    __table_args__ = (
-        Index("ix_probe_endpoint_started", "endpoint_id", "started_at"),
-        Index("ix_probe_failed", "endpoint_id", "started_at", sqlite_where=text("ok = 0"),
-              postgresql_where=text("ok = false")),
-        Index("ix_probe_tools", "endpoint_id", "started_at", sqlite_where=text("kind = 'tools'"),
-              postgresql_where=text("kind = 'tools'")),
-    )  # fmt: skip
-    id: int | None = Field(default=None, primary_key=True)
-    endpoint_id: str = Field(max_length=64)
-    kind: str = Field(default="chat", max_length=8)
-    prober: str = Field(default="", max_length=64)
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out (SQLite keeps no offset: its text is UTC)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else as_utc(value)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else as_utc(value)
+
+
+METADATA = MetaData()
+
+PROBE = Table(
+    "probe",
+    METADATA,
+    Column("id", Integer, primary_key=True),
+    Column("endpoint_id", String(64), nullable=False),
+    Column("kind", String(8), nullable=False),
+    Column("prober", String(64), nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("ok", Boolean),  # NULL while the probe is in flight (a reserved budget slot)
+    Column("error", String(16)),
+    Column("status", Integer),
+    Column("message", String),
+    Column("headers_ms", Float),
+    Column("ttft_ms", Float),
+    Column("ttfa_ms", Float),  # first answer (content) token, reasoning excluded
+    Column("total_ms", Float),
+    Column("output_tokens", Integer),
+    Column("tokens_per_s", Float),
+    Column("new_connection", Boolean),
+    Column("rate_limit", String),  # JSON of the rate-limit headers seen, when any
+    Column("clock", String(16)),  # where arrival times came from (core.models.Clock)
+    # Every hot query names the endpoint (and the partial indexes below).
+    Index("ix_probe_endpoint_started", "endpoint_id", "started_at"),
+)
+# An endpoint's last failure or tool probe, found without walking all its rows. Created as
+# text in `create` (spelled per database; SQLite matches their WHERE as text).
+PARTIAL_INDEXES = {"ix_probe_failed": "ok = {false}", "ix_probe_tools": "kind = 'tools'"}
+
+ROLLUP = Table(
+    "rollup_hour",
+    METADATA,
+    Column("endpoint_id", String(64), primary_key=True),
+    Column("hour", UTCDateTime, primary_key=True),
+    Column("prober", String(64), primary_key=True),
+    Column("kind", String(8), primary_key=True),
+    Column("ok_count", Integer, nullable=False),
+    Column("fail_count", Integer, nullable=False),
+    # JSON {metric: {bucket: [count, min, max]}} of ok chat probes (rollups.HIST_STEP)
+    Column("hist", String, nullable=False),
+)
+
+QUALITY = Table(  # one quality probe's verdict, written with the probe it belongs to
+    "quality",
+    METADATA,
+    Column("probe_id", Integer, primary_key=True, autoincrement=False),
+    Column("endpoint_id", String(64), nullable=False),
+    Column("prober", String(64), nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("task_id", String(64), nullable=False),
+    Column("passed", Boolean, nullable=False),
+    Column("failure", String(16)),  # wrong, truncated, unparsable, refused, tool_args, ...
+    Column("expected", String(QUALITY_TEXT), nullable=False),
+    Column("received", String(QUALITY_TEXT), nullable=False),
+    Index("ix_quality_endpoint_started", "endpoint_id", "started_at"),
+)
+
+STATE = Table(
+    "endpoint_state",
+    METADATA,
+    Column("endpoint_id", String(64), primary_key=True),
+    Column("not_before", UTCDateTime),
+    Column("consecutive_failures", Integer, nullable=False),
+    Column("updated_at", UTCDateTime),
+)
+
+PROBER = Table(  # who measures: a prober's label (on every probe row) and where it stands
+    "prober",
+    METADATA,
+    Column("label", String(64), primary_key=True),
+    Column("region", String(64)),
+    Column("last_seen", UTCDateTime),
+)
+
+META = Table(
+    "meta",
+    METADATA,
+    Column("key", String(128), primary_key=True),
+    Column("value", String, nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class Probe:
+    """A stored probe, as the detail screen shows it (the columns of `probe`)."""
+
+    id: int
+    endpoint_id: str
+    kind: str
+    prober: str
     started_at: datetime
-    ok: bool | None = None  # None while the probe is in flight (a reserved budget slot)
-    error: str | None = Field(default=None, max_length=16)
-    status: int | None = None
-    message: str | None = None
-    headers_ms: float | None = None
-    ttft_ms: float | None = None
-    ttfa_ms: float | None = None  # first answer (content) token, reasoning excluded
-    total_ms: float | None = None
-    output_tokens: int | None = None
-    tokens_per_s: float | None = None
-    new_connection: bool | None = None
-    rate_limit: str | None = None  # JSON of the rate-limit headers seen, when any
-    clock: str | None = Field(default=None, max_length=16)  # where arrival times came from
+    ok: bool | None
+    error: str | None
+    status: int | None
+    message: str | None
+    headers_ms: float | None
+    ttft_ms: float | None
+    ttfa_ms: float | None
+    total_ms: float | None
+    output_tokens: int | None
+    tokens_per_s: float | None
+    new_connection: bool | None
+    rate_limit: str | None
+    clock: str | None
 
 
-class RollupHour(SQLModel, table=True):
-    __tablename__ = "rollup_hour"
-    endpoint_id: str = Field(primary_key=True, max_length=64)
-    hour: datetime = Field(primary_key=True)
-    prober: str = Field(primary_key=True, max_length=64)
-    kind: str = Field(primary_key=True, max_length=8)
-    ok_count: int = 0
-    fail_count: int = 0
-    hist: str = ""  # JSON {metric: {bucket: [count, min, max]}} of ok chat probes, HIST_STEP
+@dataclass(frozen=True)
+class RollupHour:
+    """One hour of one endpoint, prober and kind (the columns of `rollup_hour`)."""
+
+    endpoint_id: str
+    hour: datetime
+    prober: str
+    kind: str
+    ok_count: int
+    fail_count: int
+    hist: str
 
 
-class QualityVerdict(SQLModel, table=True):
-    """One quality probe's verdict, written with the probe it belongs to."""
+@dataclass(frozen=True)
+class EndpointState:
+    """An endpoint's shared backoff state (the columns of `endpoint_state`)."""
 
-    __tablename__ = "quality"
-    __table_args__ = (Index("ix_quality_endpoint_started", "endpoint_id", "started_at"),)
-    probe_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
-    endpoint_id: str = Field(max_length=64)
-    prober: str = Field(default="", max_length=64)
-    started_at: datetime
-    task_id: str = Field(max_length=64)
-    passed: bool
-    failure: str | None = Field(default=None, max_length=16)  # wrong, truncated, ...
-    expected: str = Field(default="", max_length=QUALITY_TEXT)
-    received: str = Field(default="", max_length=QUALITY_TEXT)
-
-
-class EndpointState(SQLModel, table=True):
-    __tablename__ = "endpoint_state"
-    endpoint_id: str = Field(primary_key=True, max_length=64)
-    not_before: datetime | None = None
-    consecutive_failures: int = 0
-    updated_at: datetime | None = None
-
-
-class ProberInfo(SQLModel, table=True):
-    """Who measures: a prober's label (stored on every probe row) and where it stands."""
-
-    __tablename__ = "prober"
-    label: str = Field(primary_key=True, max_length=64)
-    region: str | None = Field(default=None, max_length=64)
-    last_seen: datetime | None = None
-
-
-class Meta(SQLModel, table=True):
-    __tablename__ = "meta"
-    key: str = Field(primary_key=True, max_length=128)
-    value: str
-
-
-# The tables as Core objects: every statement is plain Core, executemany where it batches
-# (the ORM's unit of work cost more than the SQL).
-PROBE: Table = Probe.__table__  # type: ignore[attr-defined]
-ROLLUP: Table = RollupHour.__table__  # type: ignore[attr-defined]
-QUALITY: Table = QualityVerdict.__table__  # type: ignore[attr-defined]
-STATE: Table = EndpointState.__table__  # type: ignore[attr-defined]
-PROBER: Table = ProberInfo.__table__  # type: ignore[attr-defined]
-META: Table = Meta.__table__  # type: ignore[attr-defined]
+    endpoint_id: str
+    not_before: datetime | None
+    consecutive_failures: int
+    updated_at: datetime | None
 
 
 def create(engines: Engines) -> None:
     """Create the tables a new store needs, or upgrade an older store in place."""
     with engines.guard(), engines.writer.begin() as conn:
-        SQLModel.metadata.create_all(conn)
+        METADATA.create_all(conn)
+        if conn.dialect.name in ("sqlite", "postgresql"):
+            false = "0" if conn.dialect.name == "sqlite" else "false"
+            for name, where in PARTIAL_INDEXES.items():
+                conn.exec_driver_sql(
+                    f"CREATE INDEX IF NOT EXISTS {name} ON probe (endpoint_id, started_at) "
+                    f"WHERE {where.format(false=false)}"
+                )
         version = stored_version(conn)
         if version is not None and version > SCHEMA_VERSION:
             raise _newer(engines, version)

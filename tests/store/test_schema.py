@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import subprocess
+import sys
+from dataclasses import fields
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import Table, create_engine, inspect, text
 
 from monitor.core.models import QualityItem
 from monitor.store import SCHEMA_VERSION, Finished, Store, StoreError
 from monitor.store.rollups import add_to_hist
 from monitor.store.rollups import hour as hour_of
+from monitor.store.schema import PROBE, ROLLUP, STATE, EndpointState, Probe, RollupHour
 from tests.helpers import result
 from tests.store.conftest import claim
 
@@ -119,3 +123,20 @@ def test_schema_2_store_is_upgraded_in_place(db_url: str) -> None:
     engine.dispose()
     assert columns == {"endpoint_id", "hour", "prober", "kind", "ok_count", "fail_count", "hist"}
     assert {"ttfa_ms", "clock"} <= probe_columns
+
+
+@pytest.mark.parametrize(
+    ("row", "table"), [(Probe, PROBE), (RollupHour, ROLLUP), (EndpointState, STATE)]
+)
+def test_row_types_carry_every_column(row: type, table: Table) -> None:
+    assert [f.name for f in fields(row)] == list(table.columns.keys())
+
+
+def test_importing_the_store_loads_no_orm_and_no_postgresql() -> None:
+    """Import cost: the ORM and the PostgreSQL dialect load only when a store needs them."""
+    code = "import sys, monitor.store; print(sorted(sys.modules))"
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    for heavy in ("sqlmodel", "sqlalchemy.orm", "sqlalchemy.dialects.postgresql"):
+        assert f"'{heavy}'" not in loaded
