@@ -81,8 +81,8 @@ def common() -> argparse.ArgumentParser:
     group.add_argument(
         "--db",
         metavar="URL",
-        help="SQLAlchemy URL of the store, e.g. sqlite:///probes.db (env OSS_MONITOR_DB; "
-        "default: probes.db in the user data folder)",
+        help="the store: a SQLite file path or a SQLAlchemy URL, e.g. probes.db or "
+        "postgresql+psycopg://… (env OSS_MONITOR_DB; default: probes.db in the user data folder)",
     )
     return parent
 

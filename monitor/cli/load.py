@@ -21,10 +21,11 @@ def load_catalog_from(args: argparse.Namespace) -> Catalog:
     return load_catalog(args.providers)
 
 
-def open_store(args: argparse.Namespace) -> Store:
+def open_store(args: argparse.Namespace, *, create: bool = True) -> Store:
+    """The store named by --db; readers (`create=False`) never create, upgrade or lock it."""
     from monitor.store import Store
 
-    return Store(args.db)
+    return Store(args.db, create=create)
 
 
 def settings_from(args: argparse.Namespace) -> tuple[ProbeSettings, ScheduleSettings]:

@@ -86,6 +86,7 @@ class Sample(NamedTuple):
     status: int | None
     message: str
     ttft_ms: float | None
+    ttfa_ms: float | None
     total_ms: float | None
     tokens_per_s: float | None
 

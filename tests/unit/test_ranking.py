@@ -34,6 +34,7 @@ def samples(endpoint_id: str, pattern: str, ttft: float = 200, kind: str = "chat
             status=200 if c == "o" else 500,
             message="" if c == "o" else "HTTP 500: boom",
             ttft_ms=ttft + i if c == "o" else None,
+            ttfa_ms=ttft + i + 50 if c == "o" else None,
             total_ms=ttft + 400 if c == "o" else 20,
             tokens_per_s=100.0 if c == "o" else None,
         )

@@ -32,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
     from monitor.tui.app import run_dashboard
 
     catalog = load_catalog_from(args)
-    store = open_store(args)
+    store = open_store(args, create=not args.no_probe)
     probe_settings, schedule = settings_from(args)
     return run_dashboard(
         catalog,

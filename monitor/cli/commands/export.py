@@ -135,7 +135,7 @@ def _choose(args: argparse.Namespace) -> tuple[Endpoint, str]:
     from monitor.store import Store
 
     catalog = load_catalog(args.providers)
-    stats = standings(catalog.enabled(), Store(args.db), os.environ, args.window)
+    stats = standings(catalog.enabled(), Store(args.db, create=False), os.environ, args.window)
     if args.endpoint:
         try:
             endpoint = catalog.get(args.endpoint)

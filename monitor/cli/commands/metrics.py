@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     if not 0 <= args.port <= 65535:
         raise UsageError(f"port {args.port} is not between 0 and 65535")
     catalog = load_catalog_from(args)
-    store = open_store(args)
+    store = open_store(args, create=False)
 
     def ready(port: int) -> None:
         print(f"serving Prometheus metrics on http://{args.host}:{port}/metrics "

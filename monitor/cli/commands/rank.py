@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     from monitor.core.models import ANSWERING
 
     endpoints = load_catalog_from(args).enabled()
-    store = open_store(args)
+    store = open_store(args, create=False)
     if args.by_prober:
         return rank_by_prober(endpoints, store, args)
     stats = standings(endpoints, store, os.environ, args.window, args.prober)

@@ -1,0 +1,164 @@
+"""Reads: samples for ranking, each endpoint's newest probes, the detail screen's rows, traffic
+counts, probers, backoff states and small remembered values. Functions over a connection."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    and_,
+    bindparam,
+    false,
+    func,
+    literal_column,
+    or_,
+    select,
+    true,
+    union_all,
+)
+
+from monitor.core.models import SPARK_POINTS, ErrorKind, ProbeKind, Sample
+from monitor.store.engine import as_utc
+from monitor.store.rollups import endpoints_since, hour
+from monitor.store.schema import (
+    META,
+    PROBE,
+    PROBER,
+    ROLLUP,
+    STATE,
+    EndpointState,
+    Probe,
+    RollupHour,
+)
+
+_SAMPLE_COLUMNS = [
+    PROBE.c[name]
+    for name in ("endpoint_id", "kind", "started_at", "ok", "error", "status", "message",
+                 "ttft_ms", "ttfa_ms", "total_ms", "tokens_per_s")
+]  # fmt: skip
+
+
+def samples(
+    conn: Connection,
+    since: datetime,
+    endpoint_ids: Sequence[str] | None = None,
+    prober: str | None = None,
+) -> list[Sample]:
+    """Finished probes since a moment, oldest first, as slim tuples for ranking."""
+    probe = PROBE.c
+    query = select(*_SAMPLE_COLUMNS).where(probe.started_at >= as_utc(since), probe.ok.is_not(None))
+    if endpoint_ids is None:
+        query = query.where(probe.endpoint_id.in_(endpoints_since(since)))
+    else:
+        query = query.where(probe.endpoint_id.in_(list(endpoint_ids)))
+    if prober is not None:
+        query = query.where(probe.prober == prober)
+    return [_sample(row) for row in conn.execute(query.order_by(probe.started_at))]
+
+
+def latest(
+    conn: Connection, since: datetime, endpoint_ids: Sequence[str], prober: str | None = None
+) -> list[Sample]:
+    """The few newest samples per endpoint that decide its state, sparkline, last error and
+    tool health in `ranking.compute(..., tallies=...)`, oldest first."""
+    probe = PROBE.c
+    # The last chat probes, the last chat failure, the last answered tool probe, the last
+    # of any kind; literals, not parameters, so that SQLite picks the partial indexes.
+    tools = probe.kind == literal_column("'tools'")
+    newest = [
+        (probe.kind != ProbeKind.TOOLS, SPARK_POINTS),
+        (and_(probe.ok == false(), probe.kind != ProbeKind.TOOLS), 1),
+        (and_(tools, or_(probe.ok, probe.error == ErrorKind.BAD_RESPONSE)), 1),
+        (true(), 1),
+    ]
+    branches = [
+        select(*_SAMPLE_COLUMNS, probe.id)
+        .where(
+            probe.endpoint_id == bindparam("endpoint_id"),
+            probe.started_at >= as_utc(since),
+            probe.ok.is_not(None),
+            condition,
+            true() if prober is None else probe.prober == prober,
+        )
+        .order_by(probe.started_at.desc())
+        .limit(limit)
+        .subquery()
+        .select()
+        for condition, limit in newest
+    ]
+    query = union_all(*branches)  # built once: compiling it per endpoint costs more
+    found: dict[int, Sample] = {}
+    for endpoint_id in endpoint_ids:
+        for row in conn.execute(query, {"endpoint_id": endpoint_id}):
+            found[row[-1]] = _sample(row)
+    return sorted(found.values(), key=lambda s: s.started_at)
+
+
+def traffic(conn: Connection, since: datetime) -> tuple[int, int]:
+    """(answered, failed) upstream attempts the router stored since a moment."""
+    probe = PROBE.c
+    query = (
+        select(probe.ok, func.count())
+        .where(probe.kind == ProbeKind.TRAFFIC, probe.started_at >= as_utc(since))
+        .where(probe.ok.is_not(None))
+        .group_by(probe.ok)
+    )
+    counts = {bool(ok): int(n) for ok, n in conn.execute(query)}
+    return counts.get(True, 0), counts.get(False, 0)
+
+
+def probers(conn: Connection, since: datetime) -> dict[str, str | None]:
+    """Every prober that stored something since a moment, with its region if it told us."""
+    query = select(ROLLUP.c.prober).where(ROLLUP.c.hour >= hour(since)).distinct()
+    regions = {
+        label: region for label, region in conn.execute(select(PROBER.c.label, PROBER.c.region))
+    }
+    return {p: regions.get(p) for p in sorted(conn.execute(query).scalars()) if p}
+
+
+def recent(conn: Connection, endpoint_id: str, limit: int = 50) -> list[Probe]:
+    """An endpoint's newest finished probes, newest first (the detail screen)."""
+    probe = PROBE.c
+    query = (
+        select(PROBE)
+        .where(probe.endpoint_id == endpoint_id, probe.ok.is_not(None))
+        .order_by(probe.started_at.desc())
+        .limit(limit)
+    )
+    return [Probe(**row._mapping) for row in conn.execute(query)]
+
+
+def rollups(conn: Connection, since: datetime, endpoint_id: str | None = None) -> list[RollupHour]:
+    query = select(ROLLUP).where(ROLLUP.c.hour >= as_utc(since))
+    if endpoint_id is not None:
+        query = query.where(ROLLUP.c.endpoint_id == endpoint_id)
+    return [RollupHour(**row._mapping) for row in conn.execute(query.order_by(ROLLUP.c.hour))]
+
+
+def states(conn: Connection) -> dict[str, EndpointState]:
+    return {row.endpoint_id: EndpointState(**row._mapping) for row in conn.execute(select(STATE))}
+
+
+def remembered(conn: Connection, prefix: str) -> dict[str, str]:
+    """Small named values kept across runs and hosts (e.g. the last alert per endpoint)."""
+    query = select(META.c.key, META.c.value).where(META.c.key.startswith(f"{prefix}:"))
+    return {key.removeprefix(f"{prefix}:"): value for key, value in conn.execute(query)}
+
+
+def _sample(row: Sequence[Any]) -> Sample:
+    return Sample(
+        endpoint_id=row[0],
+        kind=row[1],
+        started_at=as_utc(row[2]),
+        ok=bool(row[3]),
+        error=row[4],
+        status=row[5],
+        message=row[6] or "",
+        ttft_ms=row[7],
+        ttfa_ms=row[8],
+        total_ms=row[9],
+        tokens_per_s=row[10],
+    )
