@@ -29,6 +29,8 @@ from pydantic import BaseModel, Field
 
 from monitor.catalog import Endpoint, resolve
 from monitor.dialects import build_request
+from monitor.upstream.stamped import stamped_transport
+from monitor.upstream.timing import Clock, Stamped, Timeline
 
 
 class ErrorKind(StrEnum):
@@ -58,9 +60,11 @@ class ProbeResult(BaseModel):
     message: str = ""
     headers_ms: float | None = None
     ttft_ms: float | None = None
+    ttfa_ms: float | None = None  # the first answer token: reasoning excluded
     total_ms: float | None = None
     output_tokens: int | None = None
     tokens_per_s: float | None = None
+    clock: Clock = "monotonic"  # "kernel" when every moment came from kernel receive stamps
     new_connection: bool | None = None
     retry_after_s: float | None = None
     rate_limit: dict[str, str] = Field(default_factory=dict)
@@ -93,8 +97,16 @@ class ProbeSettings(BaseModel):
     prompt: str = "Reply with one short friendly sentence."
 
 
-def make_client(settings: ProbeSettings, max_connections: int = 1000) -> httpx.AsyncClient:
-    """The one shared client: keep-alive like a coding tool, no redirects followed."""
+def make_client(
+    settings: ProbeSettings, max_connections: int = 1000, kernel_stamps: bool = True
+) -> httpx.AsyncClient:
+    """The one shared client: keep-alive like a coding tool, no redirects followed; reads
+    carry the kernel's receive stamps where the platform has them (`kernel_stamps`)."""
+    limits = httpx.Limits(
+        max_connections=max_connections,
+        max_keepalive_connections=max_connections,
+        keepalive_expiry=120,
+    )
     return httpx.AsyncClient(
         timeout=httpx.Timeout(
             connect=settings.connect_s,
@@ -102,11 +114,8 @@ def make_client(settings: ProbeSettings, max_connections: int = 1000) -> httpx.A
             write=settings.connect_s,
             pool=settings.total_s,
         ),
-        limits=httpx.Limits(
-            max_connections=max_connections,
-            max_keepalive_connections=max_connections,
-            keepalive_expiry=120,
-        ),
+        limits=limits,
+        transport=stamped_transport(limits) if kernel_stamps else None,
         follow_redirects=False,
     )
 
@@ -198,7 +207,7 @@ class ProbeFailure(Exception):
 
 @dataclass
 class ProbeRun:
-    """Everything one probe observed, in monotonic seconds."""
+    """Everything one probe observed, in perf_counter seconds (arrivals: see Timeline)."""
 
     kind: ProbeKind
     settings: ProbeSettings
@@ -208,7 +217,6 @@ class ProbeRun:
     new_connection: bool = False
     headers_at: float | None = None
     first_at: float | None = None
-    last_at: float | None = None
     end_at: float | None = None
     status: int | None = None
     chunks: int = 0
@@ -219,6 +227,7 @@ class ProbeRun:
     failure: ProbeFailure | None = None
     received: int = 0  # stream bytes read so far
     pending: bytearray = field(default_factory=bytearray)  # an unfinished SSE line
+    timeline: Timeline = field(default_factory=Timeline)
 
     async def trace(self, event: str, info: Mapping[str, Any]) -> None:
         if event == "connection.connect_tcp.started":
@@ -238,8 +247,15 @@ class ProbeRun:
         except OSError as exc:  # anything the transport did not wrap
             self.failure = ProbeFailure(ErrorKind.NETWORK, f"network error: {exc}")
 
+    def attach(self, response: httpx.Response) -> float:
+        """Take arrival moments from the connection's reads; returns when the headers came."""
+        stream = response.extensions.get("network_stream")
+        self.timeline.stream = stream if isinstance(stream, Stamped) else None
+        return self.timeline.moment().at
+
     def feed(self, chunk: bytes) -> bool:
         """Parse the SSE lines a chunk completes, within the size caps; True at [DONE]."""
+        self.timeline.deliveries += 1
         self.received += len(chunk)
         if self.received > self.settings.max_stream_bytes:
             raise ProbeFailure(
@@ -262,13 +278,12 @@ class ProbeRun:
             _handle_line(bytes(self.pending).strip(), self)
         self.pending.clear()
 
-    def token(self) -> None:
-        now = time.perf_counter()
+    def token(self, answer: bool) -> None:
+        arrival = self.timeline.token(answer)
         if self.first_at is None:
-            self.first_at = now
+            self.first_at = arrival.at
             if self.first_scope is not None:
                 self.first_scope.deadline = math.inf
-        self.last_at = now
         self.chunks += 1
 
     def _ms(self, moment: float | None) -> float | None:
@@ -279,10 +294,7 @@ class ProbeRun:
     def result(self, endpoint_id: str, started_at: datetime, secrets: list[str]) -> ProbeResult:
         tokens = self.usage_tokens if self.usage_tokens else (self.chunks or None)
         failure = self.failure or self._verdict()
-        tps = None
-        if tokens and tokens > 1 and self.first_at is not None and self.last_at is not None:
-            span = self.last_at - self.first_at
-            tps = round((tokens - 1) / span, 2) if span > 0 else None
+        answer = self.timeline.answer
         return ProbeResult(
             endpoint_id=endpoint_id,
             kind=self.kind,
@@ -293,9 +305,11 @@ class ProbeRun:
             message=redact(failure.message, secrets)[:300] if failure else "",
             headers_ms=self._ms(self.headers_at),
             ttft_ms=self._ms(self.first_at),
+            ttfa_ms=self._ms(answer.at if answer else None),
             total_ms=self._ms(self.end_at or time.perf_counter()),
             output_tokens=tokens,
-            tokens_per_s=tps,
+            tokens_per_s=self.timeline.decode_speed(tokens, self.chunks),
+            clock=self.timeline.clock,
             new_connection=self.new_connection if self.t0 is not None else None,
             retry_after_s=failure.retry_after_s if failure else None,
             rate_limit={k: redact(v, secrets) for k, v in self.rate_limit.items()},
@@ -327,7 +341,7 @@ async def _exchange(
     async with client.stream(
         "POST", url, json=body, headers=headers, extensions={"trace": run.trace}
     ) as response:
-        run.headers_at = time.perf_counter()
+        run.headers_at = run.attach(response)
         if run.t0 is None:  # transports that do not trace (mocks) start the clock here
             run.t0 = fallback_t0
         run.status = response.status_code
@@ -348,7 +362,7 @@ async def _exchange(
             read_whole_completion(raw, run)
         else:
             await _read_stream(response, run)
-        run.end_at = time.perf_counter()
+        run.end_at = run.timeline.moment().at
 
 
 async def read_capped(response: httpx.Response, limit: int) -> bytes:
@@ -409,7 +423,7 @@ def _handle_chunk(chunk: dict[str, Any], run: ProbeRun) -> None:
             continue
         delta = choice.get("delta") or choice.get("message") or {}
         if _carries_text(delta) or _collect_tool_calls(delta, run):
-            run.token()
+            run.token(answer=_is_answer(delta))
         if choice.get("finish_reason"):
             run.finished = True
 
@@ -419,6 +433,12 @@ def _carries_text(delta: dict[str, Any]) -> bool:
         isinstance(delta.get(k), str) and delta[k] != ""
         for k in ("content", "reasoning", "reasoning_content")
     )
+
+
+def _is_answer(delta: dict[str, Any]) -> bool:
+    """Text the user reads, or the tool call a coding tool acts on: not reasoning."""
+    content, calls = delta.get("content"), delta.get("tool_calls")
+    return (isinstance(content, str) and content != "") or (isinstance(calls, list) and calls != [])
 
 
 def _collect_tool_calls(delta: dict[str, Any], run: ProbeRun) -> bool:
