@@ -255,7 +255,7 @@ class ProbeRun:
 
     def feed(self, chunk: bytes) -> bool:
         """Parse the SSE lines a chunk completes, within the size caps; True at [DONE]."""
-        self.timeline.deliveries += 1
+        self.timeline.delivered()
         self.received += len(chunk)
         if self.received > self.settings.max_stream_bytes:
             raise ProbeFailure(

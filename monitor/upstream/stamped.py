@@ -14,6 +14,7 @@ Elsewhere than Linux `stamped_transport` returns None and httpx's own transport 
 from __future__ import annotations
 
 import errno
+import functools
 import os
 import platform
 import select
@@ -64,9 +65,25 @@ def enable_stamps(sock: socket.socket) -> bool:
     return True
 
 
+@functools.cache
+def _keep_stamping_on() -> socket.socket:
+    """Linux turns receive stamping on for the machine a moment after the first socket asks
+    and off when the last one closes: packets in between carry no stamp. This socket, held
+    for the life of the process, keeps it on between connections."""
+    keeper = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    enable_stamps(keeper)
+    return keeper
+
+
 def _realtime_to_perf_counter(realtime_ns: int) -> int:
-    """The kernel stamps on CLOCK_REALTIME; t0 is on perf_counter: convert with the offset now."""
-    return realtime_ns - (time.time_ns() - time.perf_counter_ns())
+    """The kernel stamps on CLOCK_REALTIME; t0 is on perf_counter: convert with the offset now,
+    read between two perf_counter readings (the tightest of three: a preemption between the
+    readings would otherwise shift every stamp of this read)."""
+    brackets = []
+    for _ in range(3):
+        before, real, after = time.perf_counter_ns(), time.time_ns(), time.perf_counter_ns()
+        brackets.append((after - before, real - (before + after) // 2))
+    return realtime_ns - min(brackets)[1]
 
 
 class StampedStream(httpcore.AsyncNetworkStream):
@@ -207,6 +224,9 @@ class TLSStream(httpcore.AsyncNetworkStream):
 
 
 class StampedBackend(httpcore.AsyncNetworkBackend):
+    def __init__(self) -> None:
+        _keep_stamping_on()
+
     async def connect_tcp(
         self,
         host: str,

@@ -41,6 +41,7 @@ class Timeline:
 
     stream: Stamped | None = None  # the connection's stamped stream, when it has one
     deliveries: int = 0  # chunks handed to the parser: the read count where nothing stamps
+    delivered_at: float | None = None  # and when the latest one came
     first: Arrival | None = None
     answer: Arrival | None = None  # the first answer token (not reasoning)
     last: Arrival | None = None
@@ -48,11 +49,17 @@ class Timeline:
     token_reads: int = 0  # distinct reads that carried tokens
     clocks: set[Clock] = field(default_factory=set)
 
+    def delivered(self) -> None:
+        """A chunk reached the parser: where no stream stamps reads, this is its arrival."""
+        self.deliveries += 1
+        self.delivered_at = time.perf_counter()
+
     def moment(self) -> Arrival:
         """When the bytes being handled now arrived."""
         arrival = self.stream.last_arrival if self.stream is not None else None
         if arrival is None:
-            arrival = Arrival(time.perf_counter(), self.deliveries, "monotonic")
+            at = self.delivered_at if self.delivered_at is not None else time.perf_counter()
+            arrival = Arrival(at, self.deliveries, "monotonic")
         self.clocks.add(arrival.clock)
         return arrival
 
