@@ -292,7 +292,7 @@ def report(title: str, found: dict[str, dict[str, list[float]]]) -> None:
         for key, pick in (("ttft", median), ("ttft", p99), ("speed", median)):
             mine = pick([abs(v) for v in ours[key]]) if ours[key] else 0
             theirs = pick([abs(v) for v in found[other][key]]) if found[other][key] else 0
-            ratios.append(f"{theirs / mine:.1f}x" if mine else "-")
+            ratios.append(f"{theirs / mine:.1f}x" if mine and found[other][key] else "-")
         print(f"{other} / stamped: TTFT p50 {ratios[0]}, p99 {ratios[1]}; speed p50 {ratios[2]}")
 
 
