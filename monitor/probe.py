@@ -114,7 +114,7 @@ async def _exchange(
             run.t0 = fallback_t0
         if await read_head(response, run) is None:
             await read_stream(response, run)
-            run.end_at = time.perf_counter()
+            run.end_at = run.timeline.moment().at
 
 
 def check_tool_calls(calls: dict[int, dict[str, str]]) -> ProbeFailure | None:

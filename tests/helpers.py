@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -52,3 +53,15 @@ def sim(endpoint_id: str, **profile: Any) -> SimEndpoint:
 
 def catalog_of(path: Path) -> Catalog:
     return load_catalog(str(path), env={})
+
+
+def self_signed(folder: Path) -> tuple[str, str]:
+    """A throwaway certificate for 127.0.0.1 that no CA vouches for."""
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+         "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True, timeout=30,
+    )  # fmt: skip
+    return str(cert), str(key)

@@ -81,6 +81,7 @@ def open_engines(url: str, create: bool = True) -> Engines:
     read-only, so a reader never writes and never queues behind a writer."""
     try:
         parsed = make_url(url)
+        parsed.get_dialect()  # an unknown driver is a bad URL, whether or not the file exists
         backend = parsed.get_backend_name()
         display = parsed.render_as_string(hide_password=True)
         if backend == "sqlite":

@@ -28,13 +28,15 @@ from monitor.upstream.classify import (
 )
 from monitor.upstream.client import read_capped
 from monitor.upstream.redact import redact
+from monitor.upstream.timing import Stamped, Timeline
 
 RATE_LIMIT_HEADER = "ratelimit"
 
 
 @dataclass
 class Exchange:
-    """Everything one request to a provider observed, in monotonic seconds (probe or router)."""
+    """Everything one request to a provider observed, in perf_counter seconds (probe or
+    router); arrival moments come from the connection's reads (see `Timeline`)."""
 
     kind: ProbeKind
     settings: ProbeSettings
@@ -44,7 +46,6 @@ class Exchange:
     new_connection: bool = False
     headers_at: float | None = None
     first_at: float | None = None
-    last_at: float | None = None
     end_at: float | None = None
     status: int | None = None
     chunks: int = 0
@@ -55,6 +56,7 @@ class Exchange:
     failure: ProbeFailure | None = None
     received: int = 0  # stream bytes read so far
     pending: bytearray = field(default_factory=bytearray)  # an unfinished SSE line
+    timeline: Timeline = field(default_factory=Timeline)
 
     async def trace(self, event: str, info: Mapping[str, Any]) -> None:
         if event == "connection.connect_tcp.started":
@@ -74,8 +76,15 @@ class Exchange:
         except OSError as exc:  # anything the transport did not wrap
             self.failure = ProbeFailure(ErrorKind.NETWORK, f"network error: {exc}")
 
+    def attach(self, response: httpx.Response) -> float:
+        """Take arrival moments from the connection's reads; returns when the headers came."""
+        stream = response.extensions.get("network_stream")
+        self.timeline.stream = stream if isinstance(stream, Stamped) else None
+        return self.timeline.moment().at
+
     def feed(self, chunk: bytes) -> bool:
         """Parse the SSE lines a chunk completes, within the size caps; True at [DONE]."""
+        self.timeline.delivered()
         self.received += len(chunk)
         if self.received > self.settings.max_stream_bytes:
             raise ProbeFailure(
@@ -98,13 +107,12 @@ class Exchange:
             _handle_line(bytes(self.pending).strip(), self)
         self.pending.clear()
 
-    def token(self) -> None:
-        now = time.perf_counter()
+    def token(self, answer: bool) -> None:
+        arrival = self.timeline.token(answer)
         if self.first_at is None:
-            self.first_at = now
+            self.first_at = arrival.at
             if self.first_scope is not None:
                 self.first_scope.deadline = math.inf
-        self.last_at = now
         self.chunks += 1
 
     def _ms(self, moment: float | None) -> float | None:
@@ -115,10 +123,7 @@ class Exchange:
     def result(self, endpoint_id: str, started_at: datetime, secrets: list[str]) -> ProbeResult:
         tokens = self.usage_tokens if self.usage_tokens else (self.chunks or None)
         failure = self.failure or self.verdict()
-        tps = None
-        if tokens and tokens > 1 and self.first_at is not None and self.last_at is not None:
-            span = self.last_at - self.first_at
-            tps = round((tokens - 1) / span, 2) if span > 0 else None
+        answer = self.timeline.answer
         return ProbeResult(
             endpoint_id=endpoint_id,
             kind=self.kind,
@@ -129,9 +134,11 @@ class Exchange:
             message=redact(failure.message, secrets)[:300] if failure else "",
             headers_ms=self._ms(self.headers_at),
             ttft_ms=self._ms(self.first_at),
+            ttfa_ms=self._ms(answer.at if answer else None),
             total_ms=self._ms(self.end_at or time.perf_counter()),
             output_tokens=tokens,
-            tokens_per_s=tps,
+            tokens_per_s=self.timeline.decode_speed(tokens, self.chunks),
+            clock=self.timeline.clock,
             new_connection=self.new_connection if self.t0 is not None else None,
             retry_after_s=failure.retry_after_s if failure else None,
             rate_limit={k: redact(v, secrets) for k, v in self.rate_limit.items()},
@@ -152,7 +159,7 @@ class Exchange:
 async def read_head(response: httpx.Response, run: Exchange) -> bytes | None:
     """Classify a response before its answer: raise its failure, return a whole JSON answer
     (some servers ignore `stream: true`), or None when an event stream follows."""
-    run.headers_at = time.perf_counter()
+    run.headers_at = run.attach(response)
     run.status = response.status_code
     run.rate_limit = {
         k.lower(): v
@@ -170,7 +177,7 @@ async def read_head(response: httpx.Response, run: Exchange) -> bytes | None:
         return None
     raw = await read_capped(response, run.settings.max_stream_bytes)
     read_whole_completion(raw, run)
-    run.end_at = time.perf_counter()
+    run.end_at = run.timeline.moment().at
     return raw
 
 
@@ -223,7 +230,7 @@ def _handle_chunk(chunk: dict[str, Any], run: Exchange) -> None:
             continue
         delta = choice.get("delta") or choice.get("message") or {}
         if _carries_text(delta) or _collect_tool_calls(delta, run):
-            run.token()
+            run.token(answer=_is_answer(delta))
         if choice.get("finish_reason"):
             run.finished = True
 
@@ -233,6 +240,12 @@ def _carries_text(delta: dict[str, Any]) -> bool:
         isinstance(delta.get(k), str) and delta[k] != ""
         for k in ("content", "reasoning", "reasoning_content")
     )
+
+
+def _is_answer(delta: dict[str, Any]) -> bool:
+    """Text the user reads, or the tool call a coding tool acts on: not reasoning."""
+    content, calls = delta.get("content"), delta.get("tool_calls")
+    return (isinstance(content, str) and content != "") or (isinstance(calls, list) and calls != [])
 
 
 def _collect_tool_calls(delta: dict[str, Any], run: Exchange) -> bool:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 import socket
 import ssl
-import subprocess
 import time
 import tracemalloc
 from collections.abc import Callable, Iterator
@@ -42,7 +41,7 @@ from monitor.sim.fleet import (
     catalogue_yaml,
 )
 from monitor.store import Store
-from tests.helpers import FLEET_KEY, catalog_of, sim
+from tests.helpers import FLEET_KEY, catalog_of, self_signed, sim
 
 pytestmark = pytest.mark.anyio
 Start = Callable[..., tuple[FleetServer, Path]]
@@ -313,18 +312,6 @@ async def test_connection_refused(run_fleet: Start, store: Store) -> None:
         assert results["healthy"].ok and elapsed < BUDGET.connect_s + SLACK
     assert len(store.recent("refused")) == 2
     assert_every_request_stored(server, store)
-
-
-def self_signed(folder: Path) -> tuple[str, str]:
-    """A throwaway certificate for 127.0.0.1 that no CA vouches for."""
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-         "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-         "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True, timeout=30,
-    )  # fmt: skip
-    return str(cert), str(key)
 
 
 async def test_tls_failure_sends_nothing(tmp_path: Path, run_fleet: Start, store: Store) -> None:

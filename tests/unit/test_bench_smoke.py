@@ -57,3 +57,9 @@ def test_soak(bench: Load, tmp_path: Path) -> None:
 def test_dashboard(bench: Load, tmp_path: Path) -> None:
     figures = bench("dashboard").run(1, 3, tmp_path)
     assert figures["rss_peak"] > 0
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="pins cores, reads kernel stamps")
+def test_measurement(bench: Load) -> None:
+    found = bench("measurement").run(1, 3, with_hog=False)
+    assert len(found["stamped"]["ttft"]) == 3 and len(found["clock-only"]["ttft"]) == 3
