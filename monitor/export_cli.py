@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from monitor.catalog import Endpoint
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
-TOOL_IDS = ("opencode", "kilo", "kilo-legacy", "crush", "continue", "aider", "codex")
+TOOL_IDS = ("opencode", "kilo", "kilo-legacy", "crush", "continue", "aider", "codex", "qwen")
 
 EXAMPLES = """examples:
   oss-monitor export opencode --dry-run        show the diff for the best endpoint, write nothing
@@ -30,7 +30,8 @@ EXAMPLES = """examples:
                                                `oss-monitor router` (opencode and kilo)
 
 tools: opencode, kilo (Kilo Code 7.x), kilo-legacy (Kilo Code legacy / Roo Code import file),
-       crush, continue, aider, codex (only endpoints serving the Responses API)"""
+       crush, continue, aider, codex (only endpoints serving the Responses API),
+       qwen (Qwen Code)"""
 
 
 def window_arg(text: str) -> str:

@@ -17,7 +17,16 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from monitor.catalog import Endpoint, resolve
-from monitor.export import aider, codex, continue_dev, crush, files, kilo_legacy, opencode
+from monitor.export import (
+    aider,
+    codex,
+    continue_dev,
+    crush,
+    files,
+    kilo_legacy,
+    opencode,
+    qwen,
+)
 from monitor.export.common import ExportError, Target, Writer
 from monitor.router_cli import TOKEN_ENV
 
@@ -40,6 +49,7 @@ _WRITERS: dict[str, Writer] = {
     "continue": continue_dev.WRITER,
     "aider": aider.WRITER,
     "codex": codex.WRITER,
+    "qwen": qwen.WRITER,
 }
 TOOLS: dict[str, str] = {tool: writer.name for tool, writer in _WRITERS.items()}
 ROUTER_TOOLS = ("opencode", "kilo")  # tools whose config can name the router as a provider

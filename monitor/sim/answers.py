@@ -21,6 +21,8 @@ Message = Mapping[str, Any]
 Tool = Mapping[str, Any]
 
 MAX_TEXT = 20_000  # characters of one message we look at: request bodies are untrusted
+# Tools wrap context into the user's message (skills, dates, tool lists): not what the user asked.
+INJECTED = re.compile(r"<system-reminder>.*?(?:</system-reminder>|$)", re.S)
 ASKS_FOR_A_TOOL = re.compile(
     r"\b(?:use|call|run|invoke)\s+(?:the\s+|a\s+|your\s+)?[\w.-]*\s*tool\b"
 )
@@ -124,7 +126,7 @@ def _arguments(name: str, tools: list[Tool]) -> str:
 def _last_user(messages: list[Message]) -> str:
     for message in reversed(messages):
         if message.get("role") == "user":
-            return _text(message.get("content"))
+            return INJECTED.sub(" ", _text(message.get("content")))
     return ""
 
 

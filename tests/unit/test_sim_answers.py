@@ -51,6 +51,13 @@ def test_a_tool_call_only_when_asked_or_forced(text: str, choice: Any, wanted: s
     assert (got.tool_call.name if got.tool_call else None) == wanted
 
 
+def test_context_a_tool_injects_into_the_prompt_is_not_a_request() -> None:
+    reminder = "<system-reminder>Invoke a skill with the bash tool.</system-reminder>"
+    parts = [{"type": "text", "text": reminder}, {"type": "text", "text": "Say hello."}]
+    got = answer({"messages": [{"role": "user", "content": parts}], "tools": [BASH]})
+    assert got.tool_call is None
+
+
 def test_no_tool_call_without_tools_and_text_after_a_tool_result() -> None:
     assert answer({"messages": user("Use the get_weather tool.")}).tool_call is None
     after = [*user("Use the get_weather tool."), {"role": "tool", "content": "21 C, sunny"}]
