@@ -52,7 +52,9 @@ _WRITERS: dict[str, Writer] = {
     "qwen": qwen.WRITER,
 }
 TOOLS: dict[str, str] = {tool: writer.name for tool, writer in _WRITERS.items()}
-ROUTER_TOOLS = ("opencode", "kilo")  # tools whose config can name the router as a provider
+# Tools whose config can name the router as a provider and that speak chat completions (Codex
+# speaks only the Responses API, which the router does not serve).
+ROUTER_TOOLS = ("opencode", "kilo", "continue", "aider", "qwen")
 
 
 @dataclass(frozen=True)
@@ -192,7 +194,7 @@ def _router_endpoint(tool: str, url: str, env: Mapping[str, str]) -> Endpoint:
     """The router as an endpoint the writers understand; its key is the router's token."""
     if tool not in ROUTER_TOOLS:
         raise ExportError(
-            f"--via-router works for {' and '.join(ROUTER_TOOLS)}; export an endpoint to {tool}"
+            f"--via-router works for {', '.join(ROUTER_TOOLS)}; export an endpoint to {tool}"
         )
     try:
         return Endpoint(

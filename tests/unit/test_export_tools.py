@@ -348,7 +348,7 @@ def test_via_router_writes_the_router_url(tmp_path: Path, env: dict[str, str], t
 
 
 def test_via_router_refuses_other_tools_and_bad_urls(tmp_path: Path, env: dict[str, str]) -> None:
-    with pytest.raises(ExportError, match="--via-router works for opencode and kilo"):
+    with pytest.raises(ExportError, match="--via-router works for opencode, kilo, continue"):
         plan_export("crush", None, config=tmp_path / "c.json", env=env, router_url="http://x/v1")
     with pytest.raises(ExportError, match="not an http"):
         plan_export("opencode", None, config=tmp_path / "o.json", env=env, router_url="127.0.0.1")
