@@ -67,6 +67,7 @@ class ExportPlan:
     changed: bool  # False when exporting again changes nothing (idempotent)
     notes: list[str]  # plain sentences for the user
     mode: int | None  # file mode to write (0o600 when it holds a literal key)
+    companions: dict[Path, str]  # files wholly ours written alongside (see Rendered)
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,8 @@ def plan_export(
     before = existing.text if existing else None
     rendered = writer.render(before, target, path)
     after = rendered.after
-    changed = after != before
+    companions = {p: t for p, t in rendered.companions.items() if _text_of(p) != t}
+    changed = after != before or bool(companions)
     if changed:
         files.check_writable(path)
     secrets = [s for s in (target.key, resolve(endpoint, env).api_key) if s]
@@ -116,8 +118,11 @@ def plan_export(
         after=after,
         diff=_diff(path, before, after, secrets) if changed else "",
         changed=changed,
-        notes=rendered.notes + (_ROUTER_NOTES if router_url is not None else []),
+        notes=rendered.notes
+        + [f"It also writes {p}, a file of ours that {writer.name} reads." for p in companions]
+        + (_ROUTER_NOTES if router_url is not None else []),
         mode=_mode(existing, holds_key),
+        companions=companions,
     )
 
 
@@ -135,6 +140,10 @@ def apply_export(plan: ExportPlan, *, env: Mapping[str, str] | None = None) -> E
     current = files.read(plan.path)
     if (current.text if current else None) != plan.before:
         raise ExportError(f"{plan.path} changed since the export was planned; export again")
+    for companion, text in plan.companions.items():
+        files.write_atomic(companion, text, files.NEW_FILE_MODE)
+    if plan.after == plan.before:
+        return ExportResult(plan.tool, plan.path, None, True, f"Updated {plan.tool}'s files.")
     backup = files.backup(plan.path, current.text, current.mode) if current else None
     files.write_atomic(plan.path, plan.after, plan.mode or files.NEW_FILE_MODE)
     record = files.Record(str(plan.path), str(backup) if backup else None, files.digest(plan.after))
@@ -176,6 +185,11 @@ def undo_export(
     files.write_atomic(path, saved.text, saved.mode)
     files.drop_record(tool, env)
     return ExportResult(tool, path, backup, True, f"Restored {path} from {backup}.")
+
+
+def _text_of(path: Path) -> str | None:
+    existing = files.read(path)
+    return existing.text if existing else None
 
 
 def _writer(tool: str) -> Writer:

@@ -54,7 +54,7 @@ def render(before: str | None, target: Target, path: Path) -> Rendered:
         jsonfile.Edit(("security", "auth", "selectedType"), "openai"),
         jsonfile.Edit(("model", "name"), target.endpoint.model),
     ]
-    if before is None:  # the settings format Qwen Code would otherwise migrate the new file to
+    if root is None:  # the settings format Qwen Code would otherwise migrate a new file to
         edits.append(jsonfile.Edit(("$version",), 4))
     if target.key is not None:
         edits.append(jsonfile.Edit(("env", entry["envKey"]), target.key))
