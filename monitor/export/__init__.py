@@ -26,6 +26,7 @@ from monitor.export import (
     kilo_legacy,
     opencode,
     qwen,
+    threeway,
 )
 from monitor.export.common import ExportError, Target, Writer
 from monitor.router_cli import TOKEN_ENV
@@ -146,7 +147,10 @@ def apply_export(plan: ExportPlan, *, env: Mapping[str, str] | None = None) -> E
         return ExportResult(plan.tool, plan.path, None, True, f"Updated {plan.tool}'s files.")
     backup = files.backup(plan.path, current.text, current.mode) if current else None
     files.write_atomic(plan.path, plan.after, plan.mode or files.NEW_FILE_MODE)
-    record = files.Record(str(plan.path), str(backup) if backup else None, files.digest(plan.after))
+    copy = str(files.save_copy(plan.tool, plan.after, env))
+    record = files.Record(
+        str(plan.path), str(backup) if backup else None, files.digest(plan.after), copy
+    )
     files.save_record(plan.tool, record, env)
     kept = f"the previous version is in {backup}" if backup else "the file is new"
     message = (
@@ -168,11 +172,10 @@ def undo_export(
     if config is not None and Path(config).expanduser().resolve() != path.resolve():
         raise ExportError(f"our last export to {TOOLS[tool]} wrote {path}, not {config}")
     current = files.read(path)
-    if current is None or files.digest(current.text) != record.written:
-        where = f"its backup is {record.backup}" if record.backup else "we had created it"
-        raise ExportError(
-            f"{path} was changed after our export, so undo would lose those edits; {where}"
-        )
+    if current is None:
+        raise ExportError(f"{path} is gone since our export; there is nothing to undo")
+    if files.digest(current.text) != record.written:
+        return _undo_keeping_theirs(tool, path, record, current, env)
     if record.backup is None:
         files.check_writable(path)
         path.resolve().unlink()
@@ -190,6 +193,41 @@ def undo_export(
 def _text_of(path: Path) -> str | None:
     existing = files.read(path)
     return existing.text if existing else None
+
+
+def _undo_keeping_theirs(
+    tool: str, path: Path, record: files.Record, current: files.Existing, env: Mapping[str, str]
+) -> ExportResult:
+    """The file changed since our export: take our keys out and keep the rest (threeway)."""
+    before = files.read(Path(record.backup)) if record.backup else None
+    written = files.read(Path(record.copy)) if record.copy else None
+    merged = None
+    if written is not None and (before is not None or record.backup is None):
+        merged = threeway.take_back(
+            path, before.text if before else None, written.text, current.text
+        )
+    if merged is None:
+        where = f"its backup is {record.backup}" if record.backup else "we had created it"
+        raise ExportError(
+            f"{path} was changed after our export, also where our export wrote, so undo would "
+            f"lose those edits; {where}"
+        )
+    saved = files.backup(path, current.text, current.mode)
+    if merged.empty and record.backup is None:
+        files.check_writable(path)
+        path.resolve().unlink()
+    else:
+        files.write_atomic(path, merged.text, current.mode)
+    files.drop_record(tool, env)
+    theirs = f" ({', '.join(merged.theirs)})" if merged.theirs else ""
+    return ExportResult(
+        tool,
+        path,
+        saved,
+        True,
+        f"{path} was changed since our export{theirs}: removed our entry and kept those "
+        f"changes; the file as it was is in {saved}.",
+    )
 
 
 def _writer(tool: str) -> Writer:
