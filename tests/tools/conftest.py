@@ -113,8 +113,18 @@ class Home:
 
     def export(self, tool: str, *args: str) -> str:
         """`oss-monitor export TOOL` into this HOME; its output (it must succeed)."""
-        argv = [sys.executable, "-m", "monitor", "export", tool, "--providers",
-                str(self.fleet.catalogue), "--db", f"sqlite:///{self.path / 'probes.db'}", *args]  # fmt: skip
+        argv = [
+            sys.executable,
+            "-m",
+            "monitor",
+            "export",
+            tool,
+            "--providers",
+            str(self.fleet.catalogue),
+            "--db",
+            f"sqlite:///{self.path / 'probes.db'}",
+            *args,
+        ]
         done = subprocess.run(argv, env=self.env(), capture_output=True, text=True, timeout=60)
         assert done.returncode == 0, done.stdout + done.stderr
         return done.stdout + done.stderr

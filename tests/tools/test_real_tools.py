@@ -18,12 +18,25 @@ from tests.tools.conftest import ENDPOINT, PROMPT, Answered, Fleet, Home, Run, b
 OPENCODE_QUIET = {
     f"{prefix}_{switch}": "1"
     for prefix in ("OPENCODE", "KILO")
-    for switch in ("DISABLE_AUTOUPDATE", "DISABLE_MODELS_FETCH", "DISABLE_SHARE",
-                   "DISABLE_LSP_DOWNLOAD", "DISABLE_DEFAULT_PLUGINS")  # fmt: skip
+    for switch in (
+        "DISABLE_AUTOUPDATE",
+        "DISABLE_MODELS_FETCH",
+        "DISABLE_SHARE",
+        "DISABLE_LSP_DOWNLOAD",
+        "DISABLE_DEFAULT_PLUGINS",
+    )
 } | {"KILO_TELEMETRY_LEVEL": "off"}
 CONTINUE_QUIET = {"CONTINUE_METRICS_ENABLED": "0", "CONTINUE_CLI_ENABLE_TELEMETRY": "0"}
-AIDER_FLAGS = ["--yes", "--no-git", "--no-check-update", "--no-show-release-notes",
-               "--analytics-disable", "--no-auto-commits", "--no-pretty", "--no-stream"]  # fmt: skip
+AIDER_FLAGS = [
+    "--yes",
+    "--no-git",
+    "--no-check-update",
+    "--no-show-release-notes",
+    "--analytics-disable",
+    "--no-auto-commits",
+    "--no-pretty",
+    "--no-stream",
+]
 # Qwen Code's system settings file loads last: telemetry, usage statistics and updates off.
 QWEN_QUIET = {
     "privacy": {"usageStatisticsEnabled": False},
@@ -117,7 +130,8 @@ def test_undo_after_kilo_rewrote_its_file_keeps_kilos_changes(
     """Kilo adds a `permission` block to the file on first start; undo removes only our entry."""
     binary("kilo")
     home.export("kilo", "--endpoint", ENDPOINT)
-    answered(opencode(home, "kilo"), fleet.requests())
+    before = fleet.requests()
+    answered(opencode(home, "kilo"), before)
     config = home.path / ".config" / "kilo" / "kilo.jsonc"
     rewritten = json.loads(config.read_text())
     assert set(rewritten) > {"$schema", "provider", "model"}, rewritten  # Kilo added its keys
