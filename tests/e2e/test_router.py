@@ -19,9 +19,9 @@ import pytest
 import yaml
 
 from monitor.catalog import load_catalog
-from monitor.sim.fleet import FleetProfile, FleetServer, catalogue_yaml
 from monitor.probe import ErrorKind, ProbeKind
 from monitor.router import Router, RouterServer, RouterSettings
+from monitor.sim.fleet import FleetProfile, FleetServer, catalogue_yaml
 from monitor.store import Store
 from tests.helpers import FLEET_KEY, result, sim
 
