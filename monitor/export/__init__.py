@@ -18,7 +18,17 @@ from pydantic import ValidationError
 
 from monitor.catalog import Endpoint, resolve
 from monitor.core.router_address import ROUTER_TOKEN_ENV as TOKEN_ENV
-from monitor.export import aider, codex, continue_dev, crush, files, kilo_legacy, opencode
+from monitor.export import (
+    aider,
+    codex,
+    continue_dev,
+    crush,
+    files,
+    kilo_legacy,
+    opencode,
+    qwen,
+    threeway,
+)
 from monitor.export.common import ExportError, Target, Writer
 
 __all__ = [
@@ -40,9 +50,12 @@ _WRITERS: dict[str, Writer] = {
     "continue": continue_dev.WRITER,
     "aider": aider.WRITER,
     "codex": codex.WRITER,
+    "qwen": qwen.WRITER,
 }
 TOOLS: dict[str, str] = {tool: writer.name for tool, writer in _WRITERS.items()}
-ROUTER_TOOLS = ("opencode", "kilo")  # tools whose config can name the router as a provider
+# Tools whose config can name the router as a provider and that speak chat completions (Codex
+# speaks only the Responses API, which the router does not serve).
+ROUTER_TOOLS = ("opencode", "kilo", "continue", "aider", "qwen")
 
 
 @dataclass(frozen=True)
@@ -55,6 +68,7 @@ class ExportPlan:
     changed: bool  # False when exporting again changes nothing (idempotent)
     notes: list[str]  # plain sentences for the user
     mode: int | None  # file mode to write (0o600 when it holds a literal key)
+    companions: dict[Path, str]  # files wholly ours written alongside (see Rendered)
 
 
 @dataclass(frozen=True)
@@ -92,7 +106,8 @@ def plan_export(
     before = existing.text if existing else None
     rendered = writer.render(before, target, path)
     after = rendered.after
-    changed = after != before
+    companions = {p: t for p, t in rendered.companions.items() if _text_of(p) != t}
+    changed = after != before or bool(companions)
     if changed:
         files.check_writable(path)
     secrets = [s for s in (target.key, resolve(endpoint, env).api_key) if s]
@@ -104,8 +119,11 @@ def plan_export(
         after=after,
         diff=_diff(path, before, after, secrets) if changed else "",
         changed=changed,
-        notes=rendered.notes + (_ROUTER_NOTES if router_url is not None else []),
+        notes=rendered.notes
+        + [f"It also writes {p}, a file of ours that {writer.name} reads." for p in companions]
+        + (_ROUTER_NOTES if router_url is not None else []),
         mode=_mode(existing, holds_key),
+        companions=companions,
     )
 
 
@@ -123,9 +141,16 @@ def apply_export(plan: ExportPlan, *, env: Mapping[str, str] | None = None) -> E
     current = files.read(plan.path)
     if (current.text if current else None) != plan.before:
         raise ExportError(f"{plan.path} changed since the export was planned; export again")
+    for companion, text in plan.companions.items():
+        files.write_atomic(companion, text, files.NEW_FILE_MODE)
+    if plan.after == plan.before:
+        return ExportResult(plan.tool, plan.path, None, True, f"Updated {plan.tool}'s files.")
     backup = files.backup(plan.path, current.text, current.mode) if current else None
     files.write_atomic(plan.path, plan.after, plan.mode or files.NEW_FILE_MODE)
-    record = files.Record(str(plan.path), str(backup) if backup else None, files.digest(plan.after))
+    copy = str(files.save_copy(plan.tool, plan.after, env))
+    record = files.Record(
+        str(plan.path), str(backup) if backup else None, files.digest(plan.after), copy
+    )
     files.save_record(plan.tool, record, env)
     kept = f"the previous version is in {backup}" if backup else "the file is new"
     message = (
@@ -147,11 +172,10 @@ def undo_export(
     if config is not None and Path(config).expanduser().resolve() != path.resolve():
         raise ExportError(f"our last export to {TOOLS[tool]} wrote {path}, not {config}")
     current = files.read(path)
-    if current is None or files.digest(current.text) != record.written:
-        where = f"its backup is {record.backup}" if record.backup else "we had created it"
-        raise ExportError(
-            f"{path} was changed after our export, so undo would lose those edits; {where}"
-        )
+    if current is None:
+        raise ExportError(f"{path} is gone since our export; there is nothing to undo")
+    if files.digest(current.text) != record.written:
+        return _undo_keeping_theirs(tool, path, record, current, env)
     if record.backup is None:
         files.check_writable(path)
         path.resolve().unlink()
@@ -164,6 +188,46 @@ def undo_export(
     files.write_atomic(path, saved.text, saved.mode)
     files.drop_record(tool, env)
     return ExportResult(tool, path, backup, True, f"Restored {path} from {backup}.")
+
+
+def _text_of(path: Path) -> str | None:
+    existing = files.read(path)
+    return existing.text if existing else None
+
+
+def _undo_keeping_theirs(
+    tool: str, path: Path, record: files.Record, current: files.Existing, env: Mapping[str, str]
+) -> ExportResult:
+    """The file changed since our export: take our keys out and keep the rest (threeway)."""
+    before = files.read(Path(record.backup)) if record.backup else None
+    written = files.read(Path(record.copy)) if record.copy else None
+    merged = None
+    if written is not None and (before is not None or record.backup is None):
+        merged = threeway.take_back(
+            path, before.text if before else None, written.text, current.text
+        )
+    if merged is None:
+        where = f"its backup is {record.backup}" if record.backup else "we had created it"
+        raise ExportError(
+            f"{path} was changed after our export, also where our export wrote, so undo would "
+            f"lose those edits; {where}"
+        )
+    saved = files.backup(path, current.text, current.mode)
+    if merged.empty and record.backup is None:
+        files.check_writable(path)
+        path.resolve().unlink()
+    else:
+        files.write_atomic(path, merged.text, current.mode)
+    files.drop_record(tool, env)
+    theirs = f" ({', '.join(merged.theirs)})" if merged.theirs else ""
+    return ExportResult(
+        tool,
+        path,
+        saved,
+        True,
+        f"{path} was changed since our export{theirs}: removed our entry and kept those "
+        f"changes; the file as it was is in {saved}.",
+    )
 
 
 def _writer(tool: str) -> Writer:
@@ -182,7 +246,7 @@ def _router_endpoint(tool: str, url: str, env: Mapping[str, str]) -> Endpoint:
     """The router as an endpoint the writers understand; its key is the router's token."""
     if tool not in ROUTER_TOOLS:
         raise ExportError(
-            f"--via-router works for {' and '.join(ROUTER_TOOLS)}; export an endpoint to {tool}"
+            f"--via-router works for {', '.join(ROUTER_TOOLS)}; export an endpoint to {tool}"
         )
     try:
         return Endpoint(

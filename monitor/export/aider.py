@@ -1,10 +1,14 @@
-"""Aider: `model`, `openai-api-base` (and, only with --include-key, `openai-api-key`) in
-~/.aider.conf.yml. Aider does not expand variables in this file: the key comes from
-OPENAI_API_KEY in the environment otherwise.
+"""Aider: `model`, `openai-api-base`, `model-metadata-file` (and, only with --include-key,
+`openai-api-key`) in ~/.aider.conf.yml. Aider does not expand variables in this file: the key
+comes from OPENAI_API_KEY in the environment otherwise.
+
+Without metadata Aider warns that the model's context window is unknown, so the export also
+writes a metadata file of ours beside the config (litellm's format) and points the config at it.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -19,15 +23,39 @@ def default_path(env: Mapping[str, str]) -> Path:
     return home(env) / ".aider.conf.yml"
 
 
-def settings(target: Target) -> dict[str, Any]:
-    values = {"model": f"openai/{target.endpoint.model}", "openai-api-base": target.url}
+def metadata_path(config: Path) -> Path:
+    return config.parent / ".aider.oss-monitor.metadata.json"
+
+
+def metadata(target: Target) -> str:
+    """litellm's model entry: context window, output limit and prices, per token."""
+    endpoint = target.endpoint
+    price = endpoint.price
+    entry = {
+        "max_tokens": endpoint.max_output,
+        "max_input_tokens": endpoint.context,
+        "max_output_tokens": endpoint.max_output,
+        "input_cost_per_token": price.input / 1e6 if price else 0,
+        "output_cost_per_token": price.output / 1e6 if price else 0,
+        "litellm_provider": "openai",
+        "mode": "chat",
+    }
+    return json.dumps({f"openai/{endpoint.model}": entry}, indent=2) + "\n"
+
+
+def settings(target: Target, path: Path) -> dict[str, Any]:
+    values = {
+        "model": f"openai/{target.endpoint.model}",
+        "openai-api-base": target.url,
+        "model-metadata-file": str(metadata_path(path)),
+    }
     if target.key is not None:
         values["openai-api-key"] = target.key
     return values
 
 
 def render(before: str | None, target: Target, path: Path) -> Rendered:
-    wanted = settings(target)
+    wanted = settings(target, path)
     data = yamlfile.load(before, path) or CommentedMap()
     notes = [f"Aider now uses {target.endpoint.name} as openai/{target.endpoint.model}."]
     if target.key is None:
@@ -40,11 +68,17 @@ def render(before: str | None, target: Target, path: Path) -> Rendered:
                 f"{path} already sets openai-api-key, which Aider will send to "
                 f"{target.endpoint.name}; remove that line if it is another provider's key."
             )
+    if data.get("model-metadata-file") not in (None, wanted["model-metadata-file"]):
+        notes.append(
+            f"{path} named another model-metadata-file; Aider still reads "
+            "~/.aider.model.metadata.json, so move your entries there."
+        )
+    companions = {metadata_path(path): metadata(target)}
     changed = {k: v for k, v in wanted.items() if data.get(k) != v}
     if not changed:
-        return Rendered(before or "", notes)
+        return Rendered(before or "", notes, companions)
     data.update(changed)
-    return Rendered(yamlfile.dump(data, before), notes)
+    return Rendered(yamlfile.dump(data, before), notes, companions)
 
 
 WRITER = Writer("Aider", default_path, render)

@@ -47,7 +47,12 @@ def render(before: str | None, target: Target, path: Path) -> Rendered:
         doc = tomlkit.parse(before or "")
     except ParseError as exc:
         raise parse_failure(path, exc.line, f"TOML error: {exc}") from None
-    wanted_top = {"model": endpoint.model, "model_provider": OUR_ID}
+    # Codex assumes a 272k context window for a model it does not know: give the real one.
+    wanted_top = {
+        "model": endpoint.model,
+        "model_provider": OUR_ID,
+        "model_context_window": endpoint.context,
+    }
     wanted_table = provider_table(target)
     providers = doc.get("model_providers")
     if providers is not None and not isinstance(providers, Table):

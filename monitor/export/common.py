@@ -29,6 +29,9 @@ class Target:
 class Rendered:
     after: str
     notes: list[str] = field(default_factory=list)
+    # Files wholly ours that the tool's config points at (e.g. Aider's model metadata): written
+    # with the config, replaced whole, never holding a key.
+    companions: dict[Path, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

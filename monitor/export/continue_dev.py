@@ -1,6 +1,7 @@
 """Continue: one model entry of ours in `models` of ~/.continue/config.yaml.
 
-Continue reads `${{ secrets.X }}` from ~/.continue/.env, not from the process environment.
+`cn` resolves `${{ secrets.X }}` from the shell's environment first, then ~/.continue/.env;
+the VS Code extension does not see the shell, so there the key belongs in ~/.continue/.env.
 """
 
 from __future__ import annotations
@@ -47,8 +48,8 @@ def render(before: str | None, target: Target, path: Path) -> Rendered:
     notes = [f"Pick '{OUR_NAME}' in Continue's model menu ({target.endpoint.name})."]
     if target.key is None and target.key_env is not None:
         notes.append(
-            f"Continue reads {target.key_env} from {path.parent / '.env'}, not from your shell: "
-            f"add the line {target.key_env}=… there."
+            f"`cn` reads {target.key_env} from your shell; the VS Code extension reads it from "
+            f"{path.parent / '.env'}: add the line {target.key_env}=… there."
         )
     if data is None:
         fresh = {"name": "Local Config", "version": "1.0.0", "schema": "v1", "models": [entry]}

@@ -114,6 +114,7 @@ class Record:
     path: str
     backup: str | None
     written: str  # sha256 of the text we wrote, to notice later edits by someone else
+    copy: str | None = None  # a copy of that text, for a three-way undo (older records: none)
 
 
 def record_path(tool: str, env: Mapping[str, str]) -> Path:
@@ -122,6 +123,13 @@ def record_path(tool: str, env: Mapping[str, str]) -> Path:
 
 def save_record(tool: str, record: Record, env: Mapping[str, str]) -> None:
     write_atomic(_ensure_folder(record_path(tool, env)), json.dumps(asdict(record)) + "\n", 0o600)
+
+
+def save_copy(tool: str, text: str, env: Mapping[str, str]) -> Path:
+    """What we wrote, kept privately (it may hold a key) so undo can tell our keys from theirs."""
+    copy = record_path(tool, env).with_suffix(".written")
+    write_atomic(_ensure_folder(copy), text, 0o600)
+    return copy
 
 
 def load_record(tool: str, env: Mapping[str, str]) -> Record | None:
@@ -136,6 +144,7 @@ def load_record(tool: str, env: Mapping[str, str]) -> Record | None:
 
 def drop_record(tool: str, env: Mapping[str, str]) -> None:
     record_path(tool, env).unlink(missing_ok=True)
+    record_path(tool, env).with_suffix(".written").unlink(missing_ok=True)
 
 
 def _ensure_folder(path: Path) -> Path:

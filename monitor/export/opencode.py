@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from monitor.export import jsonfile
+from monitor.export import jsonc, jsonfile
 from monitor.export.common import OUR_ID, Rendered, Target, Writer, config_home, first_existing
 
 
@@ -44,12 +44,33 @@ def _make(name: str, folder: str, files: tuple[str, ...], new: str, schema: str)
             jsonfile.Edit(("model",), f"{OUR_ID}/{target.endpoint.model}"),
         ]
         after = jsonfile.apply(before, path, edits, strict=False)
-        return Rendered(after, [f"Restart {name} to use {target.endpoint.name}."])
+        notes = [f"Restart {name} to use {target.endpoint.name}."]
+        return Rendered(after, notes + _overridden(name, path, files))
 
     return Writer(name, default_path, render)
 
 
-# Several files may exist: we edit the first found, the tool's preferred (highest) one.
+def _overridden(name: str, path: Path, files: tuple[str, ...]) -> list[str]:
+    """A warning for each file beside ours that the tool loads later and that sets `model`."""
+    if path.name not in files:
+        return []
+    notes = []
+    for later in files[: files.index(path.name)]:
+        other = path.parent / later
+        try:
+            root = jsonc.parse(other.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, jsonc.JsoncError):
+            continue  # missing or unreadable: the tool cannot take a model from it either
+        if root is not None and root.get("model") is not None:
+            notes.append(
+                f"{other} loads after {path.name} and sets `model`, so {name} will use that; "
+                f"export with --config {other} instead."
+            )
+    return notes
+
+
+# Several files may exist and load in turn, later ones winning: `files` lists them last-loaded
+# first, and we edit the first that exists, the one the tool reads last.
 OPENCODE = _make(
     "OpenCode",
     "opencode",
@@ -60,7 +81,7 @@ OPENCODE = _make(
 KILO = _make(
     "Kilo Code",
     "kilo",
-    ("kilo.jsonc", "kilo.json", "config.json", "opencode.jsonc", "opencode.json"),
+    ("opencode.jsonc", "opencode.json", "kilo.jsonc", "kilo.json", "config.json"),
     "kilo.jsonc",  # Kilo's own writer keeps comments in .jsonc but rewrites .json whole
     "https://app.kilo.ai/config.json",
 )

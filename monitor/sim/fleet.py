@@ -3,8 +3,9 @@
 Each simulated endpoint lives under its own path prefix on one port (`/<id>/v1/...`) and
 follows a profile from `data/fleet.yaml`: latency distributions, decode speed, failure rates,
 outage windows, quotas answering 429 with Retry-After, keys, reasoning dialects, usage present
-or absent, broken tool calls, and hostile behaviours. It powers `demo` and the end-to-end
-tests; it knows nothing of the monitor's internals.
+or absent, broken tool calls, and hostile behaviours. What it answers is decided like a model
+would (`answers`), and sent as chat chunks or Responses API events (`render`). It powers `demo`
+and the end-to-end tests; it knows nothing of the monitor's internals.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import socket
 import threading
 import time
 from collections import deque
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -31,6 +31,8 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from monitor.core.data import data_path
+from monitor.sim import answers
+from monitor.sim.render import ChatReply, ResponsesReply
 
 FLEET_KEY_ENV = "OSS_FLEET_KEY"
 Mode = Literal[
@@ -124,14 +126,16 @@ class _EndpointRuntime:
 class Fleet:
     """The ASGI app and its bookkeeping (request log, quota windows, outage clock)."""
 
-    def __init__(self, profile: FleetProfile):
+    def __init__(self, profile: FleetProfile, bank: answers.Bank | None = None):
         self.profile = profile
+        self.bank = bank  # answers some prompts itself (see answers.decide)
         self.rng = random.Random(profile.seed)
         self.started = time.monotonic()
         self.runtime = {e.id: _EndpointRuntime(e) for e in profile.endpoints}
         self.app = Starlette(
             routes=[
                 Route("/{eid}/v1/chat/completions", self.chat, methods=["POST"]),
+                Route("/{eid}/v1/responses", self.chat, methods=["POST"]),
                 Route("/{eid}/v1/models", self.models, methods=["GET"]),
                 Route("/_fleet/log", self.log, methods=["GET"]),
             ]
@@ -150,6 +154,7 @@ class Fleet:
         return JSONResponse({"object": "list", "data": [{"id": rt.sim.model, "object": "model"}]})
 
     async def chat(self, request: Request) -> Response:
+        """Both /chat/completions and /responses (the Responses API, for Codex)."""
         arrived = anyio.current_time()
         rt = self.runtime.get(request.path_params["eid"])
         if rt is None:
@@ -191,18 +196,27 @@ class Fleet:
             return Response(html, media_type="text/html")
         if mode == "redirect":
             return Response(status_code=307, headers={"location": sim.redirect_to})
-        plan = _Plan(
+        responses_api = request.url.path.endswith("/responses")
+        messages = answers.input_messages(body) if responses_api else body.get("messages")
+        answer = answers.decide(
+            {**body, "messages": messages},
+            self.rng,
+            reasoning_tokens=sim.reasoning_tokens,
+            output_tokens=sim.output_tokens,
+            bank=self.bank,
+        )
+        reply = (ResponsesReply if responses_api else ChatReply)(
             sim=sim,
+            answer=answer,
             arrived=arrived,
             ttft=sim.ttft_ms.draw(self.rng) / 1000,
-            tools=bool(body.get("tools")),
             mode=mode,
             include_usage=bool((body.get("stream_options") or {}).get("include_usage")),
         )
         if not body.get("stream"):
-            await _sleep_until(arrived + plan.ttft + plan.tokens() / sim.tokens_per_s)
-            return JSONResponse(plan.whole())
-        return StreamingResponse(plan.stream(), media_type="text/event-stream")
+            await _sleep_until(arrived + reply.ttft + reply.tokens() / sim.tokens_per_s)
+            return JSONResponse(reply.whole())
+        return StreamingResponse(reply.stream(), media_type="text/event-stream")
 
     def _mode(self, sim: SimEndpoint) -> str:
         roll = self.rng.random()
@@ -227,97 +241,6 @@ class Fleet:
         rt.minute.append(now)
         rt.day.append(now)
         return None
-
-
-@dataclass
-class _Plan:
-    sim: SimEndpoint
-    arrived: float
-    ttft: float
-    tools: bool
-    mode: str
-    include_usage: bool
-
-    def tokens(self) -> int:
-        return self.sim.reasoning_tokens + self.sim.output_tokens
-
-    def _chunk(self, delta: dict[str, Any], finish: str | None = None) -> bytes:
-        data = {
-            "id": "chatcmpl-sim",
-            "object": "chat.completion.chunk",
-            "model": self.sim.model,
-            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
-        }
-        return b"data: " + json.dumps(data).encode() + b"\n\n"
-
-    def _deltas(self) -> list[dict[str, Any]]:
-        sim = self.sim
-        deltas: list[dict[str, Any]] = []
-        for i in range(sim.reasoning_tokens):
-            text = "thinking " if i else "Okay, "
-            if sim.reasoning_field == "none":  # reasoning inlined in content (LM Studio style)
-                deltas.append({"content": text})
-            else:
-                deltas.append({sim.reasoning_field: text})
-        if self.tools:
-            args = '{"city": "Par' if sim.broken_tools else '{"city": "Paris"}'
-            pieces = [args[i : i + 6] for i in range(0, len(args), 6)]
-            call = {"index": 0, "id": "call_1", "type": "function",
-                    "function": {"name": "get_weather", "arguments": ""}}  # fmt: skip
-            deltas.append({"tool_calls": [call]})
-            deltas += [{"tool_calls": [{"index": 0, "function": {"arguments": p}}]} for p in pieces]
-        else:
-            deltas += [{"content": f"word{i} "} for i in range(sim.output_tokens)]
-        return deltas
-
-    async def stream(self) -> AsyncIterator[bytes]:
-        sim = self.sim
-        yield self._chunk({"role": "assistant", "content": ""})
-        if self.mode == "headers_only":
-            await anyio.sleep_forever()
-        if self.mode == "broken_json":
-            yield b'data: {"choices": [{"delta": {"content": "hel\n\n'
-            return
-        if self.mode == "huge_chunk":
-            # One 6 MiB line, written in pieces so the fleet itself never holds it whole.
-            yield b"data: "
-            for _ in range(96):
-                yield b"x" * (64 << 10)
-            yield b"\n\n"
-            return
-        first = self.arrived + self.ttft
-        deltas = self._deltas()
-        endless = self.mode == "endless"
-        i = 0
-        while i < len(deltas) or endless:
-            await _sleep_until(first + i / sim.tokens_per_s)
-            delta = deltas[i % len(deltas)] if deltas else {"content": "x"}
-            yield self._chunk(delta)
-            i += 1
-            if self.mode == "cut" and i >= len(deltas) // 2:
-                raise ConnectionResetError("simulated mid-stream drop")
-        finish = "tool_calls" if self.tools and not sim.broken_tools else "stop"
-        yield self._chunk({}, finish)
-        if sim.usage and self.include_usage:
-            usage = {"prompt_tokens": 20, "completion_tokens": i, "total_tokens": 20 + i}
-            yield b"data: " + json.dumps({"choices": [], "usage": usage}).encode() + b"\n\n"
-        yield b"data: [DONE]\n\n"
-
-    def whole(self) -> dict[str, Any]:
-        text = "".join(d.get("content", "") for d in self._deltas())
-        return {
-            "id": "chatcmpl-sim",
-            "object": "chat.completion",
-            "model": self.sim.model,
-            "choices": [
-                {
-                    "index": 0,
-                    "message": {"role": "assistant", "content": text},
-                    "finish_reason": "stop",
-                }
-            ],
-            "usage": {"prompt_tokens": 20, "completion_tokens": self.tokens()},
-        }
 
 
 async def _sleep_until(deadline: float) -> None:
@@ -349,10 +272,11 @@ class FleetServer:
         port: int = 0,
         ssl_certfile: str | None = None,
         ssl_keyfile: str | None = None,
+        bank: answers.Bank | None = None,
     ):
         import uvicorn
 
-        self.fleet = Fleet(profile)
+        self.fleet = Fleet(profile, bank)
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind((host, port))

@@ -203,7 +203,8 @@ def test_tool_requests_avoid_broken_tool_calls(run_fleet: Start, store: Store) -
     with routing(catalogue, store) as url:
         health = httpx.get(url.removesuffix("/v1") + "/health").json()
         plain = post(url, STREAM)
-        tools = post(url, {**STREAM, "tools": TOOLS, "tool_choice": "auto"})
+        ask = [{"role": "user", "content": "Weather in Paris? Use the get_weather tool."}]
+        tools = post(url, {**STREAM, "messages": ask, "tools": TOOLS, "tool_choice": "auto"})
     assert health["would_use"] == "broken" and health["with_tools"] == "works"
     assert "TTFT 10 ms" in health["why"] and health["ok"] is True
     assert plain.headers["x-oss-monitor-endpoint"] == "broken"

@@ -44,6 +44,7 @@ CASES: dict[str, tuple[str, str, int]] = {
     "continue": ("continue.yaml", "name: x\nmodels:\n  - name: a\n   bad: indent\n", 4),
     "aider": ("aider.conf.yml", "model: sonnet\ndark-mode: [true\n", 3),
     "codex": ("codex.toml", 'model = "x"\n[model_providers\n', 2),
+    "qwen": ("qwen.json", '{\n  "model": {"name": "a",,}\n}\n', 2),
 }
 
 OPENCODE_ENTRY = {
@@ -133,10 +134,12 @@ FRESH: dict[str, Any] = {
     "aider": {
         "model": "openai/openai/gpt-oss-120b",
         "openai-api-base": "https://api.groq.com/openai/v1",
+        "model-metadata-file": "@DIR@/.aider.oss-monitor.metadata.json",
     },
     "codex": {
         "model": "openai/gpt-oss-120b",
         "model_provider": "oss-monitor",
+        "model_context_window": 131072,
         "model_providers": {
             "oss-monitor": {
                 "name": "oss-monitor: Groq",
@@ -146,7 +149,34 @@ FRESH: dict[str, Any] = {
             }
         },
     },
+    "qwen": {
+        "modelProviders": {
+            "openai": [
+                {
+                    "id": "openai/gpt-oss-120b",
+                    "name": "gpt-oss-120b (oss-monitor)",
+                    "description": "oss-monitor: Groq",
+                    "baseUrl": "https://api.groq.com/openai/v1",
+                    "envKey": "GROQ_API_KEY",
+                    "generationConfig": {"contextWindowSize": 131072},
+                }
+            ]
+        },
+        "security": {"auth": {"selectedType": "openai"}},
+        "model": {"name": "openai/gpt-oss-120b"},
+        "$version": 4,
+    },
 }
+
+
+def fresh(tool: str, config: Path) -> Any:
+    """What a new file holds; Aider's names the metadata file beside the config."""
+    return json.loads(json.dumps(FRESH[tool]).replace("@DIR@", str(config.parent)))
+
+
+def golden(tool: str, config: Path) -> str:
+    text = (FIXTURES / expected_name(CASES[tool][0])).read_text()
+    return text.replace("@DIR@", str(config.resolve().parent))
 
 
 def load(tool: str, text: str) -> Any:
@@ -177,7 +207,9 @@ def expected_name(name: str) -> str:
 
 
 def test_tools_are_in_the_issue_order() -> None:
-    assert list(TOOLS) == ["opencode", "kilo", "kilo-legacy", "crush", "continue", "aider", "codex"]
+    assert list(TOOLS) == [
+        "opencode", "kilo", "kilo-legacy", "crush", "continue", "aider", "codex", "qwen"
+    ]  # fmt: skip
 
 
 @pytest.mark.parametrize("tool", list(TOOLS))
@@ -187,7 +219,7 @@ def test_missing_file_gets_exactly_our_structure(
     path = tmp_path / "sub" / "config"
     plan = plan_export(tool, GROQ, config=path, env=env)
     assert plan.before is None and plan.changed
-    assert load(tool, plan.after) == FRESH[tool]
+    assert load(tool, plan.after) == fresh(tool, path)
     result = apply_export(plan, env=env)
     assert path.read_text() == plan.after
     assert result.backup is None
@@ -200,7 +232,7 @@ def test_empty_file_is_filled(tool: str, tmp_path: Path, env: dict[str, str]) ->
     path = tmp_path / "config"
     path.write_text("\n")
     plan = plan_export(tool, GROQ, config=path, env=env)
-    assert load(tool, plan.after) == FRESH[tool]
+    assert load(tool, plan.after) == fresh(tool, path)
 
 
 @pytest.mark.parametrize("tool", list(TOOLS))
@@ -210,7 +242,7 @@ def test_existing_config_keeps_every_other_byte(
     path = copy_fixture(tool, tmp_path)
     plan = plan_export(tool, GROQ, config=path, env=env)
     # The golden file was reviewed by hand: comments, trailing commas, other providers intact.
-    assert plan.after == (FIXTURES / expected_name(CASES[tool][0])).read_text()
+    assert plan.after == golden(tool, path)
     assert plan.diff.startswith(f"--- {path}\n+++ {path}\n")
     result = apply_export(plan, env=env)
     assert result.changed and result.backup is not None
@@ -269,7 +301,7 @@ def test_symlinked_config_stays_a_link(tool: str, tmp_path: Path, env: dict[str,
     link.symlink_to(real)
     result = apply_export(plan_export(tool, GROQ, config=link, env=env), env=env)
     assert link.is_symlink() and link.resolve() == real
-    assert real.read_text() == (FIXTURES / expected_name(CASES[tool][0])).read_text()
+    assert real.read_text() == golden(tool, real)
     assert result.backup is not None and result.backup.parent == real.parent
 
 
@@ -348,7 +380,7 @@ def test_via_router_writes_the_router_url(tmp_path: Path, env: dict[str, str], t
 
 
 def test_via_router_refuses_other_tools_and_bad_urls(tmp_path: Path, env: dict[str, str]) -> None:
-    with pytest.raises(ExportError, match="--via-router works for opencode and kilo"):
+    with pytest.raises(ExportError, match="--via-router works for opencode, kilo, continue"):
         plan_export("crush", None, config=tmp_path / "c.json", env=env, router_url="http://x/v1")
     with pytest.raises(ExportError, match="not an http"):
         plan_export("opencode", None, config=tmp_path / "o.json", env=env, router_url="127.0.0.1")

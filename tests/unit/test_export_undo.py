@@ -41,13 +41,62 @@ def test_undo_deletes_a_file_we_created(tmp_path: Path, env: dict[str, str]) -> 
     assert "Deleted" in result.message
 
 
-def test_undo_refuses_when_the_file_was_edited_since(tmp_path: Path, env: dict[str, str]) -> None:
+def test_undo_refuses_when_our_own_entry_was_edited_since(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
     path = tmp_path / "c.toml"
     apply_export(plan_export("codex", GROQ, config=path, env=env), env=env)
-    path.write_text(path.read_text() + "# mine\n")
-    with pytest.raises(ExportError, match="changed after our export"):
+    edited = path.read_text().replace("api.groq.com", "my-proxy.example") + "# mine\n"
+    path.write_text(edited)
+    with pytest.raises(ExportError, match="changed after our export, also where our export"):
         undo_export("codex", env=env)
-    assert path.read_text().endswith("# mine\n")
+    assert path.read_text() == edited
+
+
+# What each tool's file looks like after the tool (or its user) changed keys outside our entry.
+THEIRS = {
+    "kilo": (
+        "kilo.jsonc",
+        lambda t: t.rstrip()[:-1].rstrip() + ',\n  "permission": {"bash": "allow"}\n}\n',
+    ),
+    "continue": ("config.yaml", lambda t: t + "rules:\n  - Be brief.\n"),
+    "codex": ("config.toml", lambda t: 'approval_policy = "never"\n' + t),
+    "aider": (".aider.conf.yml", lambda t: t + "dark-mode: true\n"),
+}
+
+
+@pytest.mark.parametrize("tool", list(THEIRS))
+def test_undo_after_the_tool_changed_other_keys_keeps_them(
+    tool: str, tmp_path: Path, env: dict[str, str]
+) -> None:
+    """A three-way undo: our entry goes, their change stays, and the message says so."""
+    name, change = THEIRS[tool]
+    path = tmp_path / name
+    apply_export(plan_export(tool, GROQ, config=path, env=env), env=env)
+    path.write_text(change(path.read_text()))
+    changed = path.read_text()
+    result = undo_export(tool, env=env)
+    assert "removed our entry and kept those changes" in result.message
+    assert result.backup is not None and result.backup.read_text() == changed
+    left = path.read_text()
+    assert "oss-monitor" not in left and "groq" not in left
+    assert ("permission" in left) if tool == "kilo" else True
+    assert ("Be brief" in left) if tool == "continue" else True
+    assert ('approval_policy = "never"' in left) if tool == "codex" else True
+    assert ("dark-mode: true" in left) if tool == "aider" else True
+
+
+def test_three_way_undo_restores_our_keys_previous_values(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    path = tmp_path / "opencode.jsonc"
+    path.write_text('{\n  // mine\n  "model": "anthropic/claude",\n  "theme": "dark"\n}\n')
+    apply_export(plan_export("opencode", GROQ, config=path, env=env), env=env)
+    path.write_text(path.read_text().replace('"dark"', '"light"'))
+    undo_export("opencode", env=env)
+    assert path.read_text() == (
+        '{\n  // mine\n  "model": "anthropic/claude",\n  "theme": "light"\n}\n'
+    )
 
 
 def test_apply_refuses_a_stale_plan(tmp_path: Path, env: dict[str, str]) -> None:
