@@ -93,6 +93,11 @@ class StoreCollector(Collector):
             "ttft_p95_seconds", "time to first token, p95", lambda s: _seconds(s.ttft_p95_ms)
         )
         yield gauge(
+            "ttfa_p50_seconds",
+            "time to the first answer token (reasoning excluded), median",
+            lambda s: _seconds(s.ttfa_p50_ms),
+        )
+        yield gauge(
             "total_p50_seconds", "whole answer time, median", lambda s: _seconds(s.total_p50_ms)
         )
         yield gauge("decode_tokens_per_second", "decode speed, median", lambda s: s.tokens_per_s)

@@ -111,6 +111,7 @@ def _stats(
         stats.uptime = stats.ok / stats.samples
     stats.ttft_p50_ms = span_percentile(tally.ttft, 0.5)
     stats.ttft_p95_ms = span_percentile(tally.ttft, 0.95)
+    stats.ttfa_p50_ms = span_percentile(tally.ttfa, 0.5)
     stats.total_p50_ms = span_percentile(tally.total, 0.5)
     stats.tokens_per_s = span_percentile(tally.speed, 0.5)
     stats.recent_ttft = [s.ttft_ms if s.ok else None for s in chat[-SPARK_POINTS:]]
@@ -144,6 +145,7 @@ def _tally(samples: list[Sample]) -> Tally:
         ok=len(ok),
         failed=len(counted) - len(ok),
         ttft=_spans(s.ttft_ms for s in ok if s.ttft_ms is not None),
+        ttfa=_spans(s.ttfa_ms for s in ok if s.ttfa_ms is not None),
         total=_spans(s.total_ms for s in ok if s.total_ms is not None),
         speed=_spans(s.tokens_per_s for s in ok if s.tokens_per_s is not None),
     )
@@ -206,6 +208,8 @@ def _why(s: EndpointStats, window_label: str) -> str:
         parts = [f"{s.uptime_text()} up over {window_label}"]
     if s.ttft_p50_ms is not None:
         parts.append(f"TTFT {s.ttft_p50_ms:.0f} ms p50 / {s.ttft_p95_ms or 0:.0f} ms p95")
+        if s.ttfa_p50_ms is not None and s.ttfa_p50_ms > s.ttft_p50_ms * 1.1:
+            parts.append(f"answer from {s.ttfa_p50_ms:.0f} ms (reasons first)")
     if s.tokens_per_s is not None:
         parts.append(f"{s.tokens_per_s:.0f} tok/s")
     if s.endpoint.free:

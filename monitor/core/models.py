@@ -154,6 +154,7 @@ class Tally(NamedTuple):
     ttft: Sequence[Span]
     total: Sequence[Span]
     speed: Sequence[Span]
+    ttfa: Sequence[Span] = ()
 
 
 class ToolHealth(StrEnum):
@@ -173,6 +174,7 @@ class EndpointStats:
     uptime: float | None = None
     ttft_p50_ms: float | None = None
     ttft_p95_ms: float | None = None
+    ttfa_p50_ms: float | None = None  # first answer token: what a coding tool's user waits for
     total_p50_ms: float | None = None
     tokens_per_s: float | None = None
     last_error: str | None = None
@@ -207,6 +209,7 @@ class EndpointStats:
             "uptime": None if self.uptime is None else round(self.uptime, 4),
             "ttft_p50_ms": _round(self.ttft_p50_ms),
             "ttft_p95_ms": _round(self.ttft_p95_ms),
+            "ttfa_p50_ms": _round(self.ttfa_p50_ms),
             "total_p50_ms": _round(self.total_p50_ms),
             "tokens_per_s": _round(self.tokens_per_s),
             "samples": self.samples,

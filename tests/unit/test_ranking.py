@@ -143,3 +143,17 @@ def test_windows(text: str, expected: timedelta) -> None:
 def test_nonsense_windows_are_refused(text: str) -> None:
     with pytest.raises(ValueError, match="is not a duration"):
         parse_window(text)
+
+
+def test_time_to_first_answer_is_ranked_and_explained() -> None:
+    now = datetime.now(UTC)
+    endpoint = Endpoint(id="r", name="R", base_url="https://x.test/v1", model="m")
+    samples = [
+        Sample("r", "chat", now - timedelta(minutes=i), True, None, 200, "", 200.0, 650.0,
+               900.0, 100.0)
+        for i in range(5)
+    ]  # fmt: skip
+    (stats,) = compute([endpoint], samples)
+    assert stats.ttft_p50_ms == 200.0 and stats.ttfa_p50_ms == 650.0
+    assert "answer from 650 ms" in stats.why
+    assert stats.as_json()["ttfa_p50_ms"] == 650.0
