@@ -24,9 +24,7 @@ def result(
     kind: ProbeKind = ProbeKind.CHAT,
     **extra: Any,
 ) -> ProbeResult:
-    """A finished probe as the prober would report it (reasoning for 100 ms, then the answer)."""
-    if ok and ttft is not None:
-        extra.setdefault("ttfa_ms", ttft + 100)
+    """A finished probe as the prober would report it."""
     return ProbeResult(
         endpoint_id=endpoint_id,
         kind=kind,

@@ -28,7 +28,7 @@ DEPLOY = data_path("deploy")
 
 
 def exported_names(store: Store) -> set[str]:
-    store.add([result("fast", at=datetime.now(UTC)) for _ in range(3)], "berlin")
+    store.add([result("fast", at=datetime.now(UTC), ttfa_ms=300.0) for _ in range(3)], "berlin")
     endpoints = [Endpoint(id="fast", name="Fast", base_url="https://x.test/v1", model="m")]
     since = datetime(2000, 1, 1, tzinfo=UTC)
     stats = standings(endpoints, store, {}, "1h")
