@@ -18,7 +18,16 @@ from pydantic import ValidationError
 
 from monitor.catalog import Endpoint, resolve
 from monitor.core.router_address import ROUTER_TOKEN_ENV as TOKEN_ENV
-from monitor.export import aider, codex, continue_dev, crush, files, kilo_legacy, opencode
+from monitor.export import (
+    aider,
+    claude_code,
+    codex,
+    continue_dev,
+    crush,
+    files,
+    kilo_legacy,
+    opencode,
+)
 from monitor.export.common import ExportError, Target, Writer
 
 __all__ = [
@@ -40,9 +49,11 @@ _WRITERS: dict[str, Writer] = {
     "continue": continue_dev.WRITER,
     "aider": aider.WRITER,
     "codex": codex.WRITER,
+    "claude-code": claude_code.WRITER,
 }
 TOOLS: dict[str, str] = {tool: writer.name for tool, writer in _WRITERS.items()}
-ROUTER_TOOLS = ("opencode", "kilo")  # tools whose config can name the router as a provider
+# Tools whose config can name the router: it speaks their API (chat, Responses, Messages).
+ROUTER_TOOLS = ("opencode", "kilo", "codex", "claude-code")
 
 
 @dataclass(frozen=True)

@@ -81,7 +81,12 @@ def to_chat(body: dict[str, Any]) -> dict[str, Any]:
         payload["tools"] = tools
         payload.update(_tool_choice(body.get("tool_choice")))
     thinking = body.get("thinking")
-    if isinstance(thinking, dict) and thinking.get("type") == "enabled":
+    effort = (body.get("output_config") or {}).get("effort")
+    if effort in ("low", "medium", "high"):
+        payload["reasoning_effort"] = effort
+    elif isinstance(effort, str):
+        payload["reasoning_effort"] = "high"  # "max" and whatever comes next
+    elif isinstance(thinking, dict) and thinking.get("type") == "enabled":
         budget = thinking.get("budget_tokens")
         budget = budget if isinstance(budget, int) else 1 << 30
         payload["reasoning_effort"] = next((e for b, e in EFFORTS if budget < b), "high")
@@ -89,9 +94,11 @@ def to_chat(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _message(message: Any) -> list[dict[str, Any]]:
-    if not isinstance(message, dict) or message.get("role") not in ("user", "assistant"):
-        raise Refused("each message needs `role` user or assistant, and `content`")
+    if not isinstance(message, dict) or message.get("role") not in ("user", "assistant", "system"):
+        raise Refused("each message needs `role` user, assistant or system, and `content`")
     content = message.get("content")
+    if message["role"] == "system":  # Claude Code sends late system notes as messages
+        return [{"role": "system", "content": _text_of(content, "system")}]
     if isinstance(content, str):
         return [{"role": message["role"], "content": content}]
     if not isinstance(content, list):

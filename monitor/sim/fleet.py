@@ -195,7 +195,7 @@ class Fleet:
             sim=sim,
             arrived=arrived,
             ttft=sim.ttft_ms.draw(self.rng) / 1000,
-            tools=bool(body.get("tools")),
+            tools=bool(body.get("tools")) and _last_role(body) != "tool",
             mode=mode,
             include_usage=bool((body.get("stream_options") or {}).get("include_usage")),
         )
@@ -318,6 +318,13 @@ class _Plan:
             ],
             "usage": {"prompt_tokens": 20, "completion_tokens": self.tokens()},
         }
+
+
+def _last_role(body: dict[str, Any]) -> Any:
+    """Who spoke last: after a tool's result the fleet answers in text, so agents stop."""
+    messages = body.get("messages")
+    last = messages[-1] if isinstance(messages, list) and messages else None
+    return last.get("role") if isinstance(last, dict) else None
 
 
 async def _sleep_until(deadline: float) -> None:

@@ -177,7 +177,16 @@ def expected_name(name: str) -> str:
 
 
 def test_tools_are_in_the_issue_order() -> None:
-    assert list(TOOLS) == ["opencode", "kilo", "kilo-legacy", "crush", "continue", "aider", "codex"]
+    assert list(TOOLS) == [
+        "opencode",
+        "kilo",
+        "kilo-legacy",
+        "crush",
+        "continue",
+        "aider",
+        "codex",
+        "claude-code",
+    ]
 
 
 @pytest.mark.parametrize("tool", list(TOOLS))

@@ -28,10 +28,12 @@ EXAMPLES = """examples:
   oss-monitor export kilo-legacy --include-key an import file with the literal key (mode 0600)
   oss-monitor export opencode --undo           put back the file as it was before
   oss-monitor export opencode --via-router     follow the ranking on every request through
-                                               `oss-monitor router` (opencode and kilo)
+                                               `oss-monitor router` (opencode, kilo, codex)
+  oss-monitor export claude-code --via-router  Claude Code through the router (router only)
 
 tools: opencode, kilo (Kilo Code 7.x), kilo-legacy (Kilo Code legacy / Roo Code import file),
-       crush, continue, aider, codex (only endpoints serving the Responses API)"""
+       crush, continue, aider, codex (endpoints serving the Responses API, or the router),
+       claude-code (through the router only)"""
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -73,7 +75,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         const=DEFAULT_URL,
         metavar="URL",
         help=f"write the local router's URL (default {DEFAULT_URL}) instead of one endpoint; "
-        f"its token is read from {TOKEN_ENV} when set (opencode, kilo)",
+        f"its token is read from {TOKEN_ENV} when set (opencode, kilo, codex, claude-code)",
     )
 
 
