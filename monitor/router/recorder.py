@@ -13,10 +13,10 @@ from monitor.core.models import (
     ErrorKind,
     ProbeResult,
 )
+from monitor.core.router_address import ROUTER_CIRCUITS as CIRCUITS
 from monitor.store import Store, StoreError
 
 log = logging.getLogger("oss-monitor.router")
-CIRCUITS = "router-circuit"  # store key prefix: endpoint id -> its circuit as JSON
 
 
 class Recorder:

@@ -10,8 +10,8 @@ from typing import Any
 
 import httpx
 
+from monitor.core.router_address import ROUTER_CIRCUITS as CIRCUITS
 from monitor.router.breaker import Breakers
-from monitor.router.recorder import CIRCUITS
 from monitor.sim.fleet import FleetServer
 from monitor.store import Store
 from tests.e2e.test_router import STREAM, post, routing, seed
@@ -176,3 +176,20 @@ def test_all_down_then_one_back(run_fleet: Start, store: Store) -> None:
         again = post(url, STREAM)
         assert again.headers["x-oss-monitor-endpoint"] == "b"
         assert "x-oss-monitor-failovers" not in again.headers
+
+
+def test_the_dashboard_reads_which_circuits_hold_back() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from monitor.core.router_address import open_circuits
+
+    clock = Clock()
+    b = breakers(clock)
+    for _ in range(3):
+        b.failure("down", "HTTP 503")
+    b.failure("limited", "HTTP 429", rate_limited=True, retry_after_s=60)
+    b.failure("shaky", "HTTP 503")
+    stored = {**b.export(), "junk": "{not json", "old": '{"state": "open"}'}
+    now = datetime.now(UTC)
+    assert open_circuits(stored, now) == ["down", "limited"]
+    assert open_circuits(stored, now + timedelta(seconds=11)) == ["limited"]
