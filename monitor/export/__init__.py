@@ -20,6 +20,7 @@ from monitor.catalog import Endpoint, resolve
 from monitor.core.router_address import ROUTER_TOKEN_ENV as TOKEN_ENV
 from monitor.export import (
     aider,
+    claude_code,
     codex,
     continue_dev,
     crush,
@@ -51,11 +52,11 @@ _WRITERS: dict[str, Writer] = {
     "aider": aider.WRITER,
     "codex": codex.WRITER,
     "qwen": qwen.WRITER,
+    "claude-code": claude_code.WRITER,
 }
 TOOLS: dict[str, str] = {tool: writer.name for tool, writer in _WRITERS.items()}
-# Tools whose config can name the router as a provider and that speak chat completions (Codex
-# speaks only the Responses API, which the router does not serve).
-ROUTER_TOOLS = ("opencode", "kilo", "continue", "aider", "qwen")
+# Tools whose config can name the router: it speaks their API (chat, Responses, Messages).
+ROUTER_TOOLS = ("opencode", "kilo", "continue", "aider", "qwen", "codex", "claude-code")
 
 
 @dataclass(frozen=True)

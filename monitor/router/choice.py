@@ -1,4 +1,4 @@
-"""Which endpoints may take a request now, best first, from the last ranking."""
+"""Which endpoints may take a request now, best first: the last ranking and our circuits."""
 
 from __future__ import annotations
 
@@ -15,10 +15,16 @@ from monitor.core.models import (
     ToolHealth,
 )
 from monitor.report import standings
+from monitor.router.breaker import Breakers
 from monitor.store import Store, as_utc
 
 if TYPE_CHECKING:
     from monitor.router.app import RouterSettings
+
+
+# The user's key or catalogue, not the provider: no request can change these. A provider
+# that is down stays a last resort (the breaker decides), unlike for an export.
+LOCKED_OUT = UNUSABLE - {State.DOWN}
 
 
 @dataclass(frozen=True)
@@ -28,13 +34,26 @@ class Snapshot:
     at: datetime
 
 
+@dataclass(frozen=True)
+class Choice:
+    usable: list[EndpointStats]  # best first
+    skipped: dict[str, str]  # endpoint id -> why not
+    last_resort: bool = False  # nothing was healthy: these are the least recently failed
+
+
 class Picker:
-    """Which endpoints may take a request now, best first, from the last ranking."""
+    """Which endpoints may take a request now: the last ranking, and the router's own circuits."""
 
     def __init__(self, endpoints: list[Endpoint], store: Store, env: Mapping[str, str],
                  settings: RouterSettings):  # fmt: skip
         self.endpoints, self.store, self.env, self.settings = endpoints, store, env, settings
-        self.held: dict[str, datetime] = {}  # Retry-After learned from our own 429s
+        self.breakers = Breakers(
+            threshold=settings.breaker_failures,
+            cooldown_s=settings.breaker_cooldown_s,
+            max_cooldown_s=settings.breaker_max_cooldown_s,
+            hold_s=settings.hold_s,
+            trial_s=settings.total_s,
+        )
         self.snapshot = Snapshot([], {}, datetime.now(UTC))
 
     def refresh(self) -> None:
@@ -44,33 +63,44 @@ class Picker:
         not_before = {k: as_utc(s.not_before) for k, s in states.items() if s.not_before}
         self.snapshot = Snapshot(stats, not_before, datetime.now(UTC))
 
-    def hold(self, endpoint_id: str, seconds: float | None) -> None:
-        wait = self.settings.hold_s if seconds is None else seconds
-        self.held[endpoint_id] = datetime.now(UTC) + timedelta(seconds=wait)
-
-    def choose(self, tools: bool) -> tuple[list[EndpointStats], dict[str, str]]:
-        """Usable endpoints best first, and why each other one is skipped."""
+    def choose(self, tools: bool) -> Choice:
+        """Usable endpoints best first, and why each other one is skipped. With none usable,
+        the ones only our circuits or a failed last sample hold back, least recently failed
+        first: the fleet may be back, and only a request can tell."""
         now = datetime.now(UTC)
         usable: list[EndpointStats] = []
         skipped: dict[str, str] = {}
+        resort: dict[str, EndpointStats] = {}
         for stats in self.snapshot.stats:
-            reason = self._unusable(stats, tools, now)
-            if reason:
-                skipped[stats.id] = reason
-            else:
+            reason, retry = self._unusable(stats, tools, now)
+            if not reason:
                 usable.append(stats)
-        return usable, skipped
+                continue
+            skipped[stats.id] = reason
+            if retry:
+                resort[stats.id] = stats
+        if usable or not resort:
+            return Choice(usable, skipped)
+        order = self.breakers.least_recently_failed(list(resort))
+        return Choice([resort[i] for i in order], skipped, last_resort=True)
 
-    def _unusable(self, s: EndpointStats, tools: bool, now: datetime) -> str:
-        if s.state in UNUSABLE:
-            return s.why
-        known = [t for t in (self.held.get(s.id), self.snapshot.not_before.get(s.id)) if t]
+    def _unusable(self, s: EndpointStats, tools: bool, now: datetime) -> tuple[str, bool]:
+        """Why not now ("" = usable), and whether it may still be tried as a last resort."""
+        if s.state in LOCKED_OUT:
+            return s.why, False
+        if tools and s.tool_health is ToolHealth.BROKEN:
+            return "tool calls broken, and this request carries tools", False
+        if self.breakers.resting(s.id):
+            return self.breakers.blocked(s.id), False
+        known = [t for t in (self.snapshot.not_before.get(s.id),) if t]
         if not known and s.state is State.RATE_LIMITED and s.last_probe_at:
             # A stored 429 without Retry-After: rest a while, then try it again.
             known.append(s.last_probe_at + timedelta(seconds=self.settings.hold_s))
         until = max(known, default=now)
         if until > now:
-            return f"rate-limited until {until:%H:%M:%S} UTC"
-        if tools and s.tool_health is ToolHealth.BROKEN:
-            return "tool calls broken, and this request carries tools"
-        return ""
+            return f"rate-limited until {until:%H:%M:%S} UTC", False
+        if blocked := self.breakers.blocked(s.id):
+            return blocked, True
+        if s.state is State.DOWN and not self.breakers.recovered(s.id, s.last_probe_at):
+            return s.why, True
+        return "", False

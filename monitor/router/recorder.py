@@ -1,8 +1,10 @@
-"""Traffic samples: every forwarded request is stored like a probe, written off the event loop."""
+"""Traffic samples: every forwarded request is stored like a probe, and the circuits' states
+beside them (for the dashboard), written off the event loop."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 
 import anyio
@@ -11,6 +13,7 @@ from monitor.core.models import (
     ErrorKind,
     ProbeResult,
 )
+from monitor.core.router_address import ROUTER_CIRCUITS as CIRCUITS
 from monitor.store import Store, StoreError
 
 log = logging.getLogger("oss-monitor.router")
@@ -19,9 +22,10 @@ log = logging.getLogger("oss-monitor.router")
 class Recorder:
     """Traffic samples, written in batches by a worker thread, never on the event loop."""
 
-    def __init__(self, store: Store, prober: str):
-        self.store, self.prober = store, prober
+    def __init__(self, store: Store, prober: str, circuits: Callable[[], dict[str, str]]):
+        self.store, self.prober, self.circuits = store, prober, circuits
         self.pending: list[ProbeResult] = []
+        self.written: dict[str, str] = {}  # circuit states as last stored
         self.wake: anyio.Event | None = None
 
     def add(self, result: ProbeResult) -> None:
@@ -43,13 +47,19 @@ class Recorder:
 
     async def _flush(self) -> None:
         batch, self.pending = self.pending, []
-        if batch:
+        changed = {k: v for k, v in self.circuits().items() if self.written.get(k) != v}
+        if batch or changed:
             try:
-                await anyio.to_thread.run_sync(self._write, batch)
+                await anyio.to_thread.run_sync(self._write, batch, changed)
+                self.written.update(changed)
             except StoreError as exc:
                 log.warning("%d traffic samples were not stored: %s", len(batch), exc)
 
-    def _write(self, batch: list[ProbeResult]) -> None:
+    def _write(self, batch: list[ProbeResult], circuits: dict[str, str]) -> None:
+        if circuits:
+            self.store.remember(CIRCUITS, circuits)
+        if not batch:
+            return
         self.store.add(batch, self.prober)
         # A Retry-After learnt from traffic holds for every prober sharing the store.
         for result in batch:

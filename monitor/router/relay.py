@@ -1,10 +1,11 @@
-"""One upstream attempt and the stream handed on to the client."""
+"""One upstream attempt, and the chat-completions stream handed on as it came."""
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -28,6 +29,9 @@ class Attempt:
     body: bytes | None = None  # a whole answer (JSON completion, or the request's own error)
     media: str = "application/json"  # the whole answer's content type
     done: bool = False  # the stream said [DONE]
+    events: list[dict[str, Any]] = field(default_factory=list)  # parsed, not yet translated
+    failovers: int = 0  # endpoints that failed before this one
+    deadline: float = math.inf  # the request's overall deadline (anyio clock)
 
     def feed(self, chunk: bytes) -> bool:
         """Parse the SSE lines in a chunk with the probe's own rules; True at [DONE]."""
@@ -41,3 +45,28 @@ class Attempt:
 
 def event(data: dict[str, Any]) -> bytes:
     return b"data: " + json.dumps(data).encode() + b"\n\n"
+
+
+class PassThrough:
+    """Chat completions: the provider's bytes as they are; a break ends in an error chunk."""
+
+    raw = True
+
+    def __init__(self, model: str):
+        self.model = model
+
+    def feed(self, chunk: dict[str, Any]) -> bytes:
+        return b""
+
+    def finish(self) -> bytes:
+        return b""
+
+    def fail(self, message: str) -> bytes:
+        error = {"message": message, "type": "upstream_error", "code": "stream_cut"}
+        finish = {
+            "id": "chatcmpl-oss-monitor-router",
+            "object": "chat.completion.chunk",
+            "model": self.model,
+            "choices": [{"index": 0, "delta": {}, "finish_reason": "error"}],
+        }
+        return event({"error": error}) + event(finish) + b"data: [DONE]\n\n"

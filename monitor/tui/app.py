@@ -24,6 +24,7 @@ from textual.worker import Worker, WorkerState
 
 from monitor.catalog import Catalog, Endpoint, resolve
 from monitor.core.models import WINDOWS, ProbeSettings, parse_window
+from monitor.core.router_address import ROUTER_CIRCUITS, open_circuits
 from monitor.report import standings
 from monitor.scheduler import (
     Event,
@@ -214,7 +215,8 @@ class MonitorApp(App[int]):
         now = self.clock()
         stats = standings(self.endpoints, self.store, self.env, window, self.only_prober, now)
         traffic = self.store.traffic(now - parse_window(window))
-        return Snapshot(stats, now, window, traffic)
+        held = open_circuits(self.store.remembered(ROUTER_CIRCUITS), now)
+        return Snapshot(stats, now, window, traffic, tuple(held))
 
     def watch_window(self) -> None:
         self.refresh_stats()

@@ -19,6 +19,7 @@ class Snapshot:
     now: datetime
     window: str
     traffic: tuple[int, int] = (0, 0)  # the router's (answered, failed) upstream attempts
+    held: tuple[str, ...] = ()  # endpoints the router's circuit breakers hold back now
 
 
 class ProbeEvent(Message):

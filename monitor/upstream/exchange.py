@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -57,6 +57,8 @@ class Exchange:
     received: int = 0  # stream bytes read so far
     pending: bytearray = field(default_factory=bytearray)  # an unfinished SSE line
     timeline: Timeline = field(default_factory=Timeline)
+    # Sees every parsed chunk (the router translating the stream for another API).
+    listener: Callable[[dict[str, Any]], None] | None = None
 
     async def trace(self, event: str, info: Mapping[str, Any]) -> None:
         if event == "connection.connect_tcp.started":
@@ -222,6 +224,8 @@ def _handle_chunk(chunk: dict[str, Any], run: Exchange) -> None:
     if "error" in chunk:
         kind, message = error_from_json(chunk)
         raise ProbeFailure(kind or ErrorKind.SERVER, f"error inside the stream: {message}")
+    if run.listener is not None:
+        run.listener(chunk)
     usage = chunk.get("usage") or (chunk.get("x_groq") or {}).get("usage")
     if isinstance(usage, dict) and isinstance(usage.get("completion_tokens"), int):
         run.usage_tokens = usage["completion_tokens"]

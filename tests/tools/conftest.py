@@ -35,6 +35,7 @@ BINARIES = {
     "codex": "codex/node_modules/.bin/codex",
     "qwen": "qwen/node_modules/.bin/qwen",
     "aider": "aider-venv/bin/aider",
+    "claude": "claude/node_modules/.bin/claude",
 }
 
 

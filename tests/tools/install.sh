@@ -15,6 +15,7 @@ npm_tools=(
   "continue @continuedev/cli@1.5.47"
   "codex @openai/codex@0.171.0"
   "qwen @qwen-code/qwen-code@0.24.4"
+  "claude @anthropic-ai/claude-code@2.1.197"
 )
 AIDER=aider-chat==0.86.2
 

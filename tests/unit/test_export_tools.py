@@ -179,6 +179,10 @@ def golden(tool: str, config: Path) -> str:
     return text.replace("@DIR@", str(config.resolve().parent))
 
 
+# Claude Code takes only the router (tests/router/test_export_claude_code.py).
+ENDPOINT_TOOLS = [t for t in TOOLS if t != "claude-code"]
+
+
 def load(tool: str, text: str) -> Any:
     if tool in ("continue", "aider"):
         return yaml.safe_load(text)
@@ -208,11 +212,12 @@ def expected_name(name: str) -> str:
 
 def test_tools_are_in_the_issue_order() -> None:
     assert list(TOOLS) == [
-        "opencode", "kilo", "kilo-legacy", "crush", "continue", "aider", "codex", "qwen"
+        "opencode", "kilo", "kilo-legacy", "crush", "continue", "aider", "codex", "qwen",
+        "claude-code",
     ]  # fmt: skip
 
 
-@pytest.mark.parametrize("tool", list(TOOLS))
+@pytest.mark.parametrize("tool", ENDPOINT_TOOLS)
 def test_missing_file_gets_exactly_our_structure(
     tool: str, tmp_path: Path, env: dict[str, str]
 ) -> None:
@@ -227,7 +232,7 @@ def test_missing_file_gets_exactly_our_structure(
     assert KEY not in path.read_text()
 
 
-@pytest.mark.parametrize("tool", list(TOOLS))
+@pytest.mark.parametrize("tool", ENDPOINT_TOOLS)
 def test_empty_file_is_filled(tool: str, tmp_path: Path, env: dict[str, str]) -> None:
     path = tmp_path / "config"
     path.write_text("\n")
@@ -235,7 +240,7 @@ def test_empty_file_is_filled(tool: str, tmp_path: Path, env: dict[str, str]) ->
     assert load(tool, plan.after) == fresh(tool, path)
 
 
-@pytest.mark.parametrize("tool", list(TOOLS))
+@pytest.mark.parametrize("tool", ENDPOINT_TOOLS)
 def test_existing_config_keeps_every_other_byte(
     tool: str, tmp_path: Path, env: dict[str, str]
 ) -> None:
@@ -250,7 +255,7 @@ def test_existing_config_keeps_every_other_byte(
     assert str(path) in result.message and str(result.backup) in result.message
 
 
-@pytest.mark.parametrize("tool", list(TOOLS))
+@pytest.mark.parametrize("tool", ENDPOINT_TOOLS)
 def test_second_export_changes_nothing(tool: str, tmp_path: Path, env: dict[str, str]) -> None:
     path = copy_fixture(tool, tmp_path)
     apply_export(plan_export(tool, GROQ, config=path, env=env), env=env)
@@ -262,7 +267,7 @@ def test_second_export_changes_nothing(tool: str, tmp_path: Path, env: dict[str,
     assert path.read_bytes() == written
 
 
-@pytest.mark.parametrize("tool", [t for t in TOOLS if t != "codex"])
+@pytest.mark.parametrize("tool", [t for t in ENDPOINT_TOOLS if t != "codex"])
 def test_other_endpoint_replaces_our_entry(tool: str, tmp_path: Path, env: dict[str, str]) -> None:
     path = copy_fixture(tool, tmp_path)
     apply_export(plan_export(tool, GROQ, config=path, env=env), env=env)
@@ -272,7 +277,7 @@ def test_other_endpoint_replaces_our_entry(tool: str, tmp_path: Path, env: dict[
     assert plan.after.count("oss-monitor: ") <= 1  # one entry of ours, replaced
 
 
-@pytest.mark.parametrize("tool", list(TOOLS))
+@pytest.mark.parametrize("tool", ENDPOINT_TOOLS)
 def test_malformed_file_is_left_alone(tool: str, tmp_path: Path, env: dict[str, str]) -> None:
     _, text, line = CASES[tool]
     path = tmp_path / "config"
@@ -284,7 +289,7 @@ def test_malformed_file_is_left_alone(tool: str, tmp_path: Path, env: dict[str, 
     assert path.read_text() == text
 
 
-@pytest.mark.parametrize("tool", list(TOOLS))
+@pytest.mark.parametrize("tool", ENDPOINT_TOOLS)
 def test_read_only_file_is_refused(tool: str, tmp_path: Path, env: dict[str, str]) -> None:
     path = copy_fixture(tool, tmp_path)
     path.chmod(0o444)
@@ -294,7 +299,7 @@ def test_read_only_file_is_refused(tool: str, tmp_path: Path, env: dict[str, str
     assert path.stat().st_mode & 0o777 == 0o444
 
 
-@pytest.mark.parametrize("tool", list(TOOLS))
+@pytest.mark.parametrize("tool", ENDPOINT_TOOLS)
 def test_symlinked_config_stays_a_link(tool: str, tmp_path: Path, env: dict[str, str]) -> None:
     real = copy_fixture(tool, tmp_path)
     link = tmp_path / "dotfiles-link"
@@ -305,7 +310,7 @@ def test_symlinked_config_stays_a_link(tool: str, tmp_path: Path, env: dict[str,
     assert result.backup is not None and result.backup.parent == real.parent
 
 
-@pytest.mark.parametrize("tool", [t for t in TOOLS if t != "codex"])
+@pytest.mark.parametrize("tool", [t for t in ENDPOINT_TOOLS if t != "codex"])
 def test_include_key_writes_it_with_mode_600(
     tool: str, tmp_path: Path, env: dict[str, str]
 ) -> None:

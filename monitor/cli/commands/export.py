@@ -28,12 +28,13 @@ EXAMPLES = """examples:
   oss-monitor export kilo-legacy --include-key an import file with the literal key (mode 0600)
   oss-monitor export opencode --undo           put back the file as it was before
   oss-monitor export opencode --via-router     follow the ranking on every request through
-                                               `oss-monitor router` (all but codex,
-                                               crush and kilo-legacy)
+                                               `oss-monitor router` (all but crush
+                                               and kilo-legacy)
+  oss-monitor export claude-code --via-router  Claude Code through the router (router only)
 
 tools: opencode, kilo (Kilo Code 7.x), kilo-legacy (Kilo Code legacy / Roo Code import file),
-       crush, continue, aider, codex (only endpoints serving the Responses API),
-       qwen (Qwen Code)"""
+       crush, continue, aider, codex (endpoints serving the Responses API, or the router),
+       qwen (Qwen Code), claude-code (through the router only)"""
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -75,7 +76,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         const=DEFAULT_URL,
         metavar="URL",
         help=f"write the local router's URL (default {DEFAULT_URL}) instead of one endpoint; "
-        f"its token is read from {TOKEN_ENV} when set (opencode, kilo, continue, aider, qwen)",
+        f"its token is read from {TOKEN_ENV} when set (all but crush and kilo-legacy)",
     )
 
 

@@ -37,6 +37,8 @@ class StatusLine(Static):
             answered, failed = snapshot.traffic
             if answered or failed:
                 parts.append(f"router: {answered + failed} upstream requests, {failed} failed over")
+            if snapshot.held:
+                parts.append(f"router holds back {', '.join(snapshot.held)} (circuit open)")
         elif not app.endpoints:
             parts.append("no enabled endpoint in the catalogue")
         parts.append(f"window {app.window}")
