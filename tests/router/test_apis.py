@@ -72,7 +72,8 @@ def test_messages_stream_and_whole(fleet: tuple[FleetServer, Path], store: Store
 
 def test_responses_stream_and_whole(fleet: tuple[FleetServer, Path], store: Store) -> None:
     _, catalogue = fleet
-    tools = [{"type": "function", "name": "get_weather", "parameters": {"type": "object"}}]
+    city = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
+    tools = [{"type": "function", "name": "get_weather", "parameters": city}]
     with routing(catalogue, store) as url:
         streamed = responses(url, stream=True)
         whole = responses(url)
