@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from monitor.scheduler import Outcome, ScheduleSettings
     from monitor.store import Store
 
+from monitor import cli_catalog
 from monitor.export_cli import add_export_parser, cmd_export
 from monitor.router_cli import add_router_parser, cmd_router
 
@@ -280,6 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_export_parser(sub, common)
     add_router_parser(sub, common)
+    cli_catalog.add_parser(sub, common)
     return parser
 
 
@@ -808,6 +810,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "export": cmd_export,
     "metrics": cmd_metrics,
     "router": cmd_router,
+    "catalog": cli_catalog.run,
 }
 
 
