@@ -264,32 +264,6 @@ def entry(offer: Offer) -> dict[str, Any] | None:
     return fields
 
 
-def describe(diff: CatalogDiff) -> list[str]:
-    """The diff as lines for a terminal; every value is already clean printable text."""
-    if diff.empty:
-        return ["The catalogue agrees with models.dev about gpt-oss-120b."]
-    lines = []
-    if diff.new:
-        lines.append(f"New at models.dev ({len(diff.new)}):")
-        for o in diff.new:
-            if entry(o) is None:
-                lines.append(f"  + {o.suggested_id}: {o.model} (no usable OpenAI-compatible URL)")
-                continue
-            facts = [o.base_url, o.model, o.api_key_env or "no key", _money(o.price)]
-            facts += [f"context {o.context}" if o.context else "", _output(o.max_output)]
-            lines.append(f"  + {o.suggested_id}: " + ", ".join(f for f in facts if f))
-    if diff.changed:
-        lines.append(f"Changed ({len(diff.changed)}):")
-        lines += [f"  ~ {c.endpoint_id} {c.field}: {_value(c.old)} -> {_value(c.new)}"
-                  for c in diff.changed]  # fmt: skip
-    if diff.dropped:
-        lines.append(f"No longer listed ({len(diff.dropped)}):")
-        for d in diff.dropped:
-            now = f" (it lists {d.listed_now})" if d.listed_now else ""
-            lines.append(f"  - {d.endpoint_id}: {d.provider} does not list {d.model}{now}")
-    return lines
-
-
 # ---------------------------------------------------------------- merging into the user file
 
 
@@ -412,20 +386,6 @@ def _new_id(provider_id: str, taken: set[str]) -> str:
         n += 1
         candidate = f"{base}-{n}"
     return candidate
-
-
-def _money(price: Price | None) -> str:
-    return f"${price.input:g}/${price.output:g} per 1M" if price else ""
-
-
-def _output(max_output: int | None) -> str:
-    return f"output {max_output}" if max_output else ""
-
-
-def _value(value: Any) -> str:
-    if isinstance(value, dict):
-        return _money(Price(**value))
-    return "none" if value is None else str(value)
 
 
 def _offer_json(offer: Offer) -> dict[str, Any]:

@@ -12,6 +12,11 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from monitor.catalog import Price
+    from monitor.catalog_sync import CatalogDiff
 
 EXIT_OK, EXIT_NONE, EXIT_USAGE = 0, 1, 2
 MODELS_DEV_URL = "https://models.dev/api.json"
@@ -121,7 +126,7 @@ def _sync(args: argparse.Namespace) -> int:
     from datetime import date
 
     from monitor.catalog import default_catalog_path, load_catalog, user_catalog_path
-    from monitor.catalog_sync import SyncError, compute_diff, describe, load_api, merge
+    from monitor.catalog_sync import SyncError, compute_diff, load_api, merge
     from monitor.export import files
 
     target = Path(
@@ -141,7 +146,7 @@ def _sync(args: argparse.Namespace) -> int:
         print(json.dumps({"source": source, **diff.as_json()}, indent=2))
     else:
         print(f"Compared with {source}:")
-        print("\n".join(describe(diff)))
+        print("\n".join(_describe(diff)))
     if not args.write:
         if not diff.empty and not args.json:
             print(f"Nothing was written; --write merges this into {target}.")
@@ -233,3 +238,50 @@ async def _download(url: str) -> bytes:
     if body is None:
         raise SyncError(f"{url} sent over {MAX_API_BYTES:,} bytes; pass --from FILE instead")
     return body
+
+
+# ---------------------------------------------------------------- showing the diff
+
+
+def _describe(diff: CatalogDiff) -> list[str]:
+    """The diff as lines for a terminal; every value is already clean printable text."""
+    from monitor.catalog_sync import entry
+
+    if diff.empty:
+        return ["The catalogue agrees with models.dev about gpt-oss-120b."]
+    lines = []
+    if diff.new:
+        lines.append(f"New at models.dev ({len(diff.new)}):")
+        for o in diff.new:
+            if entry(o) is None:
+                lines.append(f"  + {o.suggested_id}: {o.model} (no usable OpenAI-compatible URL)")
+                continue
+            facts = [o.base_url, o.model, o.api_key_env or "no key", _money(o.price)]
+            facts += [f"context {o.context}" if o.context else "", _output(o.max_output)]
+            lines.append(f"  + {o.suggested_id}: " + ", ".join(f for f in facts if f))
+    if diff.changed:
+        lines.append(f"Changed ({len(diff.changed)}):")
+        lines += [f"  ~ {c.endpoint_id} {c.field}: {_value(c.old)} -> {_value(c.new)}"
+                  for c in diff.changed]  # fmt: skip
+    if diff.dropped:
+        lines.append(f"No longer listed ({len(diff.dropped)}):")
+        for d in diff.dropped:
+            now = f" (it lists {d.listed_now})" if d.listed_now else ""
+            lines.append(f"  - {d.endpoint_id}: {d.provider} does not list {d.model}{now}")
+    return lines
+
+
+def _money(price: Price | None) -> str:
+    return f"${price.input:g}/${price.output:g} per 1M" if price else ""
+
+
+def _output(max_output: int | None) -> str:
+    return f"output {max_output}" if max_output else ""
+
+
+def _value(value: Any) -> str:
+    from monitor.catalog import Price
+
+    if isinstance(value, dict):
+        return _money(Price(**value))
+    return "none" if value is None else str(value)

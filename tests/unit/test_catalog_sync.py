@@ -15,7 +15,6 @@ from monitor.catalog_sync import (
     CatalogDiff,
     SyncError,
     compute_diff,
-    describe,
     entry,
     load_api,
     merge,
@@ -97,10 +96,6 @@ def test_diff_finds_new_changed_and_dropped_providers() -> None:
     assert [(d.endpoint_id, d.model, d.listed_now) for d in diff.dropped] == [
         ("nvidia", "openai/gpt-oss-120b", None)
     ]
-    text = "\n".join(describe(diff))
-    assert "+ crusoe: https://api.inference.crusoecloud.com/v1" in text
-    assert "~ openrouter price: $0.039/$0.19 per 1M -> $0.03/$0.15 per 1M" in text
-    assert "- nvidia: nvidia does not list openai/gpt-oss-120b" in text
     json.dumps(diff.as_json())  # serialisable as is
 
 

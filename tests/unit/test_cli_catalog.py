@@ -48,7 +48,9 @@ def test_sync_shows_the_diff_writes_with_a_backup_and_undoes(
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "~ openrouter price: $0.039/$0.19 per 1M -> $0.03/$0.15 per 1M" in out
-    assert "+ crusoe: " in out and "Nothing was written" in out
+    assert "+ crusoe: https://api.inference.crusoecloud.com/v1, openai/gpt-oss-120b" in out
+    assert "+ venice: openai-gpt-oss-120b (no usable OpenAI-compatible URL)" in out
+    assert "Nothing was written" in out
     assert home.read_text() == CATALOGUE
 
     assert main([*args, "--write"]) == 0
