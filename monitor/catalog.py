@@ -10,6 +10,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -61,6 +62,8 @@ class Endpoint(BaseModel):
     max_output: int = Field(default=32768, gt=0)
     docs: str | None = None
     notes: str | None = None
+    deprecated: date | None = None  # the day the provider retires (or retired) this route
+    replaced_by: str | None = None  # another endpoint id to use instead
 
     @field_validator("base_url")
     @classmethod
@@ -90,11 +93,31 @@ class Endpoint(BaseModel):
     def keyless(self) -> bool:
         return self.api_key_env is None
 
+    def retirement(self, today: date | None = None) -> str | None:
+        """The sentence that explains a retired endpoint, or None when it is not deprecated."""
+        if self.deprecated is None:
+            return None
+        verb = "retires" if self.deprecated > (today or date.today()) else "retired"
+        instead = f"; use {self.replaced_by} instead" if self.replaced_by else ""
+        return f"{verb} by the provider on {self.deprecated.isoformat()}{instead}"
+
 
 class Catalog(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     model: str = "gpt-oss-120b"
     providers: list[Endpoint] = Field(default_factory=list)
+
+    @field_validator("providers")
+    @classmethod
+    def _check_replacements(cls, providers: list[Endpoint]) -> list[Endpoint]:
+        ids = {e.id for e in providers}
+        for e in providers:
+            if e.replaced_by is not None and (e.replaced_by == e.id or e.replaced_by not in ids):
+                raise ValueError(
+                    f"endpoint {e.id!r} replaced_by: {e.replaced_by!r} must name another "
+                    "endpoint id of the catalogue"
+                )
+        return providers
 
     def enabled(self) -> list[Endpoint]:
         return [e for e in self.providers if e.enabled]

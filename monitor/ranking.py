@@ -194,6 +194,9 @@ def _score(s: EndpointStats) -> float:
 
 
 def _why(s: EndpointStats, window_label: str) -> str:
+    retired = s.endpoint.retirement()
+    if retired:
+        return f"{retired}" + ("" if s.endpoint.enabled else "; disabled in the catalogue")
     if s.state is State.DISABLED:
         return "disabled in the catalogue"
     if s.state is State.NO_KEY:

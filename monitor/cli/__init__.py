@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from monitor.cli.args import EXIT_CODES, EXIT_INTERRUPTED, EXIT_USAGE, UsageError
 from monitor.cli.commands import (
+    catalog,
     dashboard,
     demo,
     export,
@@ -32,6 +33,7 @@ COMMANDS = {
     "probe": probe,
     "rank": rank,
     "providers": providers,
+    "catalog": catalog,
     "prune": prune,
     "fleet": fleet,
     "export": export,

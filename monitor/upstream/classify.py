@@ -42,8 +42,9 @@ def status_failure(response: httpx.Response, raw: bytes) -> ProbeFailure:
         return ProbeFailure(ErrorKind.AUTH, text)
     if status == 402:
         return ProbeFailure(ErrorKind.AUTH, f"{text} (payment required on this account)")
+    model_gone = kind_hint is ErrorKind.MODEL_MISSING or bool(MODEL_MISSING.search(detail))
     if status == 404:
-        return ProbeFailure(ErrorKind.NOT_FOUND, text)
+        return ProbeFailure(ErrorKind.MODEL_MISSING if model_gone else ErrorKind.NOT_FOUND, text)
     if status == 429:
         wait = retry_after_seconds(response.headers.get("retry-after"))
         return ProbeFailure(ErrorKind.RATE_LIMITED, text, retry_after_s=wait)
@@ -54,8 +55,8 @@ def status_failure(response: httpx.Response, raw: bytes) -> ProbeFailure:
         return ProbeFailure(
             ErrorKind.BAD_RESPONSE, f"HTTP {status}: redirected to {target}; not followed"
         )
-    if kind_hint is ErrorKind.NOT_FOUND or MODEL_MISSING.search(detail):
-        return ProbeFailure(ErrorKind.NOT_FOUND, text)
+    if model_gone:  # some providers answer 400 for a model they no longer serve
+        return ProbeFailure(ErrorKind.MODEL_MISSING, text)
     return ProbeFailure(kind_hint or ErrorKind.BAD_RESPONSE, text)
 
 
@@ -84,7 +85,7 @@ def error_from_json(data: dict[str, Any]) -> tuple[ErrorKind | None, str]:
     if code == 429 or code == "rate_limit_exceeded":
         kind = ErrorKind.RATE_LIMITED
     elif code == "model_not_found":
-        kind = ErrorKind.NOT_FOUND
+        kind = ErrorKind.MODEL_MISSING
     return kind, _short(message if isinstance(message, str) else json.dumps(message or data))
 
 

@@ -108,7 +108,7 @@ CASES = {
         "HTTP 401: Invalid API key provided: ***", fix={"key": None},
     ),
     "404 for the model": Case(
-        {"served_model": "openai/gpt-oss-120b-renamed"}, ErrorKind.NOT_FOUND,
+        {"served_model": "openai/gpt-oss-120b-renamed"}, ErrorKind.MODEL_MISSING,
         "HTTP 404: The model `openai/gpt-oss-120b` does not exist", fix={"served_model": None},
     ),
     **{

@@ -157,3 +157,17 @@ def test_time_to_first_answer_is_ranked_and_explained() -> None:
     assert stats.ttft_p50_ms == 200.0 and stats.ttfa_p50_ms == 650.0
     assert "answer from 650 ms" in stats.why
     assert stats.as_json()["ttfa_p50_ms"] == 650.0
+
+
+def test_a_retired_endpoint_explains_itself() -> None:
+    from datetime import date
+
+    retired = Endpoint(
+        id="nv", name="NV", base_url="https://x.test/v1", model="m", enabled=False,
+        deprecated=date(2026, 9, 5), replaced_by="groq",
+    )  # fmt: skip
+    groq = Endpoint(id="groq", name="Groq", base_url="https://y.test/v1", model="m")
+    stats = {s.id: s for s in compute([retired, groq], [])}
+    assert stats["nv"].why == (
+        "retired by the provider on 2026-09-05; use groq instead; disabled in the catalogue"
+    )

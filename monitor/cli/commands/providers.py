@@ -55,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
                 "probe_budget": budget,
                 "base_url": e.base_url,
                 "model": e.model,
+                "retired": e.retirement(),
             }
         )  # fmt: skip
     if args.json:
