@@ -24,10 +24,12 @@ from monitor.export import (
     continue_dev,
     crush,
     files,
+    goose,
     kilo_legacy,
     opencode,
     qwen,
     threeway,
+    zed,
 )
 from monitor.export.common import ExportError, Target, Writer
 
@@ -51,11 +53,15 @@ _WRITERS: dict[str, Writer] = {
     "aider": aider.WRITER,
     "codex": codex.WRITER,
     "qwen": qwen.WRITER,
+    "goose": goose.WRITER,
+    "zed": zed.WRITER,
+    "roo": kilo_legacy.ROO,
 }
 TOOLS: dict[str, str] = {tool: writer.name for tool, writer in _WRITERS.items()}
 # Tools whose config can name the router as a provider and that speak chat completions (Codex
-# speaks only the Responses API, which the router does not serve).
-ROUTER_TOOLS = ("opencode", "kilo", "continue", "aider", "qwen")
+# speaks only the Responses API, which the router does not serve; the VS Code import files
+# are a snapshot of one profile, so they get endpoints).
+ROUTER_TOOLS = ("opencode", "kilo", "crush", "continue", "aider", "qwen", "goose", "zed")
 
 
 @dataclass(frozen=True)
@@ -120,6 +126,7 @@ def plan_export(
         diff=_diff(path, before, after, secrets) if changed else "",
         changed=changed,
         notes=rendered.notes
+        + (writer.overrides(path, env) if writer.overrides else [])
         + [f"It also writes {p}, a file of ours that {writer.name} reads." for p in companions]
         + (_ROUTER_NOTES if router_url is not None else []),
         mode=_mode(existing, holds_key),
