@@ -93,7 +93,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         const=DEFAULT_URL,
         metavar="URL",
         help=f"write the local router's URL (default {DEFAULT_URL}) instead of one endpoint; "
-        f"its token is read from {TOKEN_ENV} when set (opencode, kilo, continue, aider, qwen)",
+        f"its token is read from {TOKEN_ENV} when set (all but codex and the import files)",
     )
 
 
