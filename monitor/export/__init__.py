@@ -25,10 +25,12 @@ from monitor.export import (
     continue_dev,
     crush,
     files,
+    goose,
     kilo_legacy,
     opencode,
     qwen,
     threeway,
+    zed,
 )
 from monitor.export.common import ExportError, Target, Writer
 
@@ -53,10 +55,17 @@ _WRITERS: dict[str, Writer] = {
     "codex": codex.WRITER,
     "qwen": qwen.WRITER,
     "claude-code": claude_code.WRITER,
+    "goose": goose.WRITER,
+    "zed": zed.WRITER,
+    "roo": kilo_legacy.ROO,
 }
 TOOLS: dict[str, str] = {tool: writer.name for tool, writer in _WRITERS.items()}
-# Tools whose config can name the router: it speaks their API (chat, Responses, Messages).
-ROUTER_TOOLS = ("opencode", "kilo", "continue", "aider", "qwen", "codex", "claude-code")
+# Tools whose config can name the router: it speaks their API (chat, Responses, Messages); the
+# VS Code import files are a snapshot of one profile, so they get endpoints.
+ROUTER_TOOLS = (
+    "opencode", "kilo", "crush", "continue", "aider", "codex", "qwen", "claude-code", "goose",
+    "zed",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -121,6 +130,7 @@ def plan_export(
         diff=_diff(path, before, after, secrets) if changed else "",
         changed=changed,
         notes=rendered.notes
+        + (writer.overrides(path, env) if writer.overrides else [])
         + [f"It also writes {p}, a file of ours that {writer.name} reads." for p in companions]
         + (_ROUTER_NOTES if router_url is not None else []),
         mode=_mode(existing, holds_key),

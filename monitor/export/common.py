@@ -39,6 +39,8 @@ class Writer:
     name: str
     default_path: Callable[[Mapping[str, str]], Path]
     render: Callable[[str | None, Target, Path], Rendered]
+    # Warnings naming files the tool loads after `path` that would override our choice.
+    overrides: Callable[[Path, Mapping[str, str]], list[str]] | None = None
 
 
 def home(env: Mapping[str, str]) -> Path:

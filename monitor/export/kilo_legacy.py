@@ -1,4 +1,4 @@
-"""Kilo Code legacy / Roo Code VS Code extension: a settings file to import.
+"""Kilo Code legacy / Roo Code VS Code extensions: a settings file to import.
 
 Their profiles live in VS Code's secret storage, so the only way in from outside is the
 extension's import file. It cannot reference an environment variable: the key is literal or
@@ -13,10 +13,6 @@ from typing import Any
 
 from monitor.export import jsonfile
 from monitor.export.common import OUR_ID, Rendered, Target, Writer, config_home
-
-
-def default_path(env: Mapping[str, str]) -> Path:
-    return config_home(env) / "oss-monitor" / "kilo-code-settings.json"
 
 
 def profile(target: Target) -> dict[str, Any]:
@@ -37,7 +33,7 @@ def profile(target: Target) -> dict[str, Any]:
     }
 
 
-def render(before: str | None, target: Target, path: Path) -> Rendered:
+def _render(app: str, before: str | None, target: Target, path: Path) -> Rendered:
     edits = [
         jsonfile.Edit(("providerProfiles", "currentApiConfigName"), OUR_ID),
         jsonfile.Edit(("providerProfiles", "apiConfigs", OUR_ID), profile(target)),
@@ -45,8 +41,7 @@ def render(before: str | None, target: Target, path: Path) -> Rendered:
         jsonfile.Edit(("globalSettings",), {}, keep_existing=True),
     ]
     notes = [
-        f"Import {path} in Kilo Code (or Roo Code): Settings > About > Import, "
-        "then pick the `oss-monitor` profile."
+        f"Import {path} in {app}: Settings > About > Import, then pick the `oss-monitor` profile."
     ]
     if target.key is not None:
         notes.append(f"{path} holds your key in plain text (mode 0600); delete it after import.")
@@ -58,4 +53,16 @@ def render(before: str | None, target: Target, path: Path) -> Rendered:
     return Rendered(jsonfile.apply(before, path, edits, strict=True), notes)
 
 
-WRITER = Writer("Kilo Code legacy / Roo Code", default_path, render)
+def _make(name: str, app: str, file_name: str) -> Writer:
+    def default_path(env: Mapping[str, str]) -> Path:
+        return config_home(env) / "oss-monitor" / file_name
+
+    def render(before: str | None, target: Target, path: Path) -> Rendered:
+        return _render(app, before, target, path)
+
+    return Writer(name, default_path, render)
+
+
+# Roo Code is the extension Kilo Code legacy forked: the same import format.
+WRITER = _make("Kilo Code legacy / Roo Code", "Kilo Code (or Roo Code)", "kilo-code-settings.json")
+ROO = _make("Roo Code", "Roo Code", "roo-code-settings.json")

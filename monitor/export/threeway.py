@@ -18,7 +18,8 @@ from typing import Any
 import tomlkit
 import yaml
 
-from monitor.export import jsonc, yamlfile
+from monitor.export import jsonc, rcblock, yamlfile
+from monitor.export.common import ExportError
 
 Key = tuple[str, ...]
 MISSING: Any = object()  # a key the file did not have
@@ -69,6 +70,8 @@ def _get(doc: Any, key: Key) -> Any:
 
 
 def _kind(path: Path) -> str:
+    if path.name in ("crushrc", ".crushrc"):
+        return "rc"
     suffix = path.suffix.lower()
     return {".yaml": "yaml", ".yml": "yaml", ".toml": "toml"}.get(suffix, "json")
 
@@ -155,8 +158,34 @@ def _apply(doc: Any, changes: list[tuple[Key, Any]]) -> None:
             parent[key[-1]] = old
 
 
+# ---------------------------------------------------------------- a shell script with our block
+
+_BLOCK, _REST = "the oss-monitor block", "lines outside it"
+
+
+def _load_rc(text: str) -> dict[str, Any]:
+    try:
+        before, ours, after = rcblock.split(text, Path("crushrc"))
+    except ExportError as exc:
+        raise ValueError(str(exc)) from None
+    rest = (before + after).rstrip()  # the blank line put before our block is not theirs
+    found = {_BLOCK: ours, _REST: rest}
+    return {key: value for key, value in found.items() if value}
+
+
+def _edit_rc(text: str, path: Path, changes: list[tuple[Key, Any]]) -> str:
+    for key, old in changes:
+        if key == (_BLOCK,):
+            if old is MISSING:
+                text = rcblock.remove(text, path)
+            else:
+                text = rcblock.put(text, old.splitlines(), path)
+    return text
+
+
 _FORMATS: dict[str, tuple[Callable[[str], dict[str, Any]], Callable[..., str]]] = {
     "json": (_load_json, _edit_json),
     "yaml": (_load_yaml, _edit_yaml),
     "toml": (_load_toml, _edit_toml),
+    "rc": (_load_rc, _edit_rc),
 }

@@ -14,6 +14,9 @@ import yaml
 from monitor.catalog import Endpoint, Price
 from monitor.export import TOOLS, ExportError, apply_export, plan_export
 from monitor.export.jsonc import parse
+from tests.unit.export_cases import CASES, FRESH
+
+KEYLESS = ("codex", "goose", "zed")  # tools that read keys only from the environment (or keyring)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "export"
 KEY = "gsk-test-0000000000"
@@ -35,139 +38,6 @@ CEREBRAS = Endpoint(
     max_output=16384,
 )
 
-# tool -> (fixture with comments and other providers, a malformed text, its error line)
-CASES: dict[str, tuple[str, str, int]] = {
-    "opencode": ("opencode.jsonc", '{\n  "provider": {\n    "x": 1\n  }}\n}\n', 5),
-    "kilo": ("kilo.jsonc", '{\n  "model": "a" "b"\n}\n', 2),
-    "kilo-legacy": ("kilo-legacy.json", '{\n  "providerProfiles": {},\n}\n', 3),
-    "crush": ("crush.json", '{\n  // comments are not JSON\n  "providers": {}\n}\n', 2),
-    "continue": ("continue.yaml", "name: x\nmodels:\n  - name: a\n   bad: indent\n", 4),
-    "aider": ("aider.conf.yml", "model: sonnet\ndark-mode: [true\n", 3),
-    "codex": ("codex.toml", 'model = "x"\n[model_providers\n', 2),
-    "qwen": ("qwen.json", '{\n  "model": {"name": "a",,}\n}\n', 2),
-}
-
-OPENCODE_ENTRY = {
-    "npm": "@ai-sdk/openai-compatible",
-    "name": "oss-monitor: Groq",
-    "options": {"baseURL": "https://api.groq.com/openai/v1", "apiKey": "{env:GROQ_API_KEY}"},
-    "models": {
-        "openai/gpt-oss-120b": {
-            "name": "gpt-oss-120b (Groq)",
-            "limit": {"context": 131072, "output": 32768},
-        }
-    },
-}
-FRESH: dict[str, Any] = {
-    "opencode": {
-        "$schema": "https://opencode.ai/config.json",
-        "provider": {"oss-monitor": OPENCODE_ENTRY},
-        "model": "oss-monitor/openai/gpt-oss-120b",
-    },
-    "kilo": {
-        "$schema": "https://app.kilo.ai/config.json",
-        "provider": {"oss-monitor": OPENCODE_ENTRY},
-        "model": "oss-monitor/openai/gpt-oss-120b",
-    },
-    "kilo-legacy": {
-        "providerProfiles": {
-            "currentApiConfigName": "oss-monitor",
-            "apiConfigs": {
-                "oss-monitor": {
-                    "id": "oss-monitor",
-                    "apiProvider": "openai",
-                    "openAiBaseUrl": "https://api.groq.com/openai/v1",
-                    "openAiApiKey": "",
-                    "openAiModelId": "openai/gpt-oss-120b",
-                    "openAiCustomModelInfo": {
-                        "contextWindow": 131072,
-                        "maxTokens": 32768,
-                        "supportsImages": False,
-                        "supportsPromptCache": False,
-                    },
-                    "openAiStreamingEnabled": True,
-                }
-            },
-            "modeApiConfigs": {"code": "oss-monitor"},
-        },
-        "globalSettings": {},
-    },
-    "crush": {
-        "$schema": "https://charm.land/crush.json",
-        "providers": {
-            "oss-monitor": {
-                "name": "oss-monitor: Groq",
-                "type": "openai-compat",
-                "base_url": "https://api.groq.com/openai/v1",
-                "api_key": "$GROQ_API_KEY",
-                "models": [
-                    {
-                        "id": "openai/gpt-oss-120b",
-                        "name": "gpt-oss-120b (Groq)",
-                        "context_window": 131072,
-                        "default_max_tokens": 32768,
-                        "cost_per_1m_in": 0.15,
-                        "cost_per_1m_out": 0.6,
-                        "can_reason": True,
-                    }
-                ],
-            }
-        },
-        "models": {"large": {"provider": "oss-monitor", "model": "openai/gpt-oss-120b"}},
-    },
-    "continue": {
-        "name": "Local Config",
-        "version": "1.0.0",
-        "schema": "v1",
-        "models": [
-            {
-                "name": "gpt-oss-120b (oss-monitor)",
-                "provider": "openai",
-                "model": "openai/gpt-oss-120b",
-                "apiBase": "https://api.groq.com/openai/v1",
-                "apiKey": "${{ secrets.GROQ_API_KEY }}",
-                "roles": ["chat", "edit", "apply"],
-                "defaultCompletionOptions": {"contextLength": 131072, "maxTokens": 32768},
-            }
-        ],
-    },
-    "aider": {
-        "model": "openai/openai/gpt-oss-120b",
-        "openai-api-base": "https://api.groq.com/openai/v1",
-        "model-metadata-file": "@DIR@/.aider.oss-monitor.metadata.json",
-    },
-    "codex": {
-        "model": "openai/gpt-oss-120b",
-        "model_provider": "oss-monitor",
-        "model_context_window": 131072,
-        "model_providers": {
-            "oss-monitor": {
-                "name": "oss-monitor: Groq",
-                "base_url": "https://api.groq.com/openai/v1",
-                "env_key": "GROQ_API_KEY",
-                "wire_api": "responses",
-            }
-        },
-    },
-    "qwen": {
-        "modelProviders": {
-            "openai": [
-                {
-                    "id": "openai/gpt-oss-120b",
-                    "name": "gpt-oss-120b (oss-monitor)",
-                    "description": "oss-monitor: Groq",
-                    "baseUrl": "https://api.groq.com/openai/v1",
-                    "envKey": "GROQ_API_KEY",
-                    "generationConfig": {"contextWindowSize": 131072},
-                }
-            ]
-        },
-        "security": {"auth": {"selectedType": "openai"}},
-        "model": {"name": "openai/gpt-oss-120b"},
-        "$version": 4,
-    },
-}
-
 
 def fresh(tool: str, config: Path) -> Any:
     """What a new file holds; Aider's names the metadata file beside the config."""
@@ -184,7 +54,7 @@ ENDPOINT_TOOLS = [t for t in TOOLS if t != "claude-code"]
 
 
 def load(tool: str, text: str) -> Any:
-    if tool in ("continue", "aider"):
+    if tool in ("continue", "aider", "goose"):
         return yaml.safe_load(text)
     if tool == "codex":
         return tomllib.loads(text)
@@ -213,7 +83,7 @@ def expected_name(name: str) -> str:
 def test_tools_are_in_the_issue_order() -> None:
     assert list(TOOLS) == [
         "opencode", "kilo", "kilo-legacy", "crush", "continue", "aider", "codex", "qwen",
-        "claude-code",
+        "claude-code", "goose", "zed", "roo",
     ]  # fmt: skip
 
 
@@ -267,7 +137,7 @@ def test_second_export_changes_nothing(tool: str, tmp_path: Path, env: dict[str,
     assert path.read_bytes() == written
 
 
-@pytest.mark.parametrize("tool", [t for t in ENDPOINT_TOOLS if t != "codex"])
+@pytest.mark.parametrize("tool", [t for t in ENDPOINT_TOOLS if t not in ("codex", "goose")])
 def test_other_endpoint_replaces_our_entry(tool: str, tmp_path: Path, env: dict[str, str]) -> None:
     path = copy_fixture(tool, tmp_path)
     apply_export(plan_export(tool, GROQ, config=path, env=env), env=env)
@@ -310,7 +180,7 @@ def test_symlinked_config_stays_a_link(tool: str, tmp_path: Path, env: dict[str,
     assert result.backup is not None and result.backup.parent == real.parent
 
 
-@pytest.mark.parametrize("tool", [t for t in ENDPOINT_TOOLS if t != "codex"])
+@pytest.mark.parametrize("tool", [t for t in ENDPOINT_TOOLS if t not in KEYLESS])
 def test_include_key_writes_it_with_mode_600(
     tool: str, tmp_path: Path, env: dict[str, str]
 ) -> None:
@@ -324,9 +194,11 @@ def test_include_key_writes_it_with_mode_600(
     assert KEY in path.read_text()
 
 
-def test_codex_never_writes_a_key(tmp_path: Path, env: dict[str, str]) -> None:
-    plan = plan_export("codex", GROQ, config=tmp_path / "c.toml", env=env, include_key=True)
+@pytest.mark.parametrize("tool", KEYLESS)
+def test_keyless_tools_never_write_a_key(tool: str, tmp_path: Path, env: dict[str, str]) -> None:
+    plan = plan_export(tool, GROQ, config=tmp_path / "c", env=env, include_key=True)
     assert KEY not in plan.after and plan.mode == 0o644
+    assert all(KEY not in text for text in plan.companions.values())
     assert any("only from the environment" in n for n in plan.notes)
 
 
@@ -385,7 +257,7 @@ def test_via_router_writes_the_router_url(tmp_path: Path, env: dict[str, str], t
 
 
 def test_via_router_refuses_other_tools_and_bad_urls(tmp_path: Path, env: dict[str, str]) -> None:
-    with pytest.raises(ExportError, match="--via-router works for opencode, kilo, continue"):
-        plan_export("crush", None, config=tmp_path / "c.json", env=env, router_url="http://x/v1")
+    with pytest.raises(ExportError, match="--via-router works for opencode, kilo, crush"):
+        plan_export("roo", None, config=tmp_path / "c.json", env=env, router_url="http://x/v1")
     with pytest.raises(ExportError, match="not an http"):
         plan_export("opencode", None, config=tmp_path / "o.json", env=env, router_url="127.0.0.1")

@@ -62,6 +62,10 @@ THEIRS = {
     "continue": ("config.yaml", lambda t: t + "rules:\n  - Be brief.\n"),
     "codex": ("config.toml", lambda t: 'approval_policy = "never"\n' + t),
     "aider": (".aider.conf.yml", lambda t: t + "dark-mode: true\n"),
+    # Crush records the models picked in its menu; Zed and Goose users change their settings.
+    "crush": ("crush.json", lambda t: t.rstrip()[:-1].rstrip() + ',\n  "recent_models": {}\n}\n'),
+    "zed": ("settings.json", lambda t: t.rstrip()[:-1].rstrip() + ',\n  "theme": "One Dark"\n}\n'),
+    "goose": ("config.yaml", lambda t: t + "GOOSE_MODE: auto\n"),
 }
 
 
@@ -84,6 +88,9 @@ def test_undo_after_the_tool_changed_other_keys_keeps_them(
     assert ("Be brief" in left) if tool == "continue" else True
     assert ('approval_policy = "never"' in left) if tool == "codex" else True
     assert ("dark-mode: true" in left) if tool == "aider" else True
+    assert ("recent_models" in left) if tool == "crush" else True
+    assert ("One Dark" in left) if tool == "zed" else True
+    assert ("GOOSE_MODE: auto" in left) if tool == "goose" else True
 
 
 def test_three_way_undo_restores_our_keys_previous_values(

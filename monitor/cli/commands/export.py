@@ -28,13 +28,25 @@ EXAMPLES = """examples:
   oss-monitor export kilo-legacy --include-key an import file with the literal key (mode 0600)
   oss-monitor export opencode --undo           put back the file as it was before
   oss-monitor export opencode --via-router     follow the ranking on every request through
-                                               `oss-monitor router` (all but crush
-                                               and kilo-legacy)
+                                               `oss-monitor router` (all but the
+                                               VS Code import files)
   oss-monitor export claude-code --via-router  Claude Code through the router (router only)
+  oss-monitor export --list                    every tool: the file written, whether it is
+                                               installed here, whether --via-router works
 
-tools: opencode, kilo (Kilo Code 7.x), kilo-legacy (Kilo Code legacy / Roo Code import file),
+tools: opencode, kilo (Kilo Code 7.x), kilo-legacy (Kilo Code legacy import file),
        crush, continue, aider, codex (endpoints serving the Responses API, or the router),
-       qwen (Qwen Code), claude-code (through the router only)"""
+       qwen (Qwen Code), goose, zed, roo (Roo Code import file),
+       claude-code (through the router only)"""
+
+# Tools people ask for that cannot use an OpenAI-compatible endpoint from a config file.
+UNSUPPORTED = {
+    "gemini": "Gemini CLI speaks only Google's Gemini API, not OpenAI's; use qwen (Qwen Code, "
+    "its OpenAI-compatible fork) instead",
+    "cline": "Cline keeps its settings in VS Code and has no import file; add an "
+    "'OpenAI Compatible' provider by hand with the values `oss-monitor export opencode "
+    "--dry-run` prints",
+}
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -48,7 +60,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description=text + ".\nOnly our own entry and the selected model change; the file is "
         "written atomically\nafter a timestamped backup beside it, and --undo puts it back.",
     )
-    parser.add_argument("tool", metavar="TOOL", help="the coding tool (listed below)")
+    parser.add_argument(
+        "tool", metavar="TOOL", nargs="?", help="the coding tool (listed below; see --list)"
+    )
+    parser.add_argument(
+        "--list",
+        action="store_true",
+        help="list every tool: the file written, whether it is installed, --via-router support",
+    )
     parser.add_argument(
         "--endpoint", metavar="ID", help="endpoint id from the catalogue (default: the best ranked)"
     )
@@ -76,7 +95,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         const=DEFAULT_URL,
         metavar="URL",
         help=f"write the local router's URL (default {DEFAULT_URL}) instead of one endpoint; "
-        f"its token is read from {TOKEN_ENV} when set (all but crush and kilo-legacy)",
+        f"its token is read from {TOKEN_ENV} when set (all but the import files)",
     )
 
 
@@ -87,6 +106,15 @@ def run(args: argparse.Namespace) -> int:
     from monitor.export import TOOLS, ExportError, apply_export, plan_export, undo_export
     from monitor.store import StoreError
 
+    if args.list:
+        if args.tool:
+            raise UsageError("--list takes no TOOL; run `oss-monitor export --list` alone")
+        _print_list()
+        return EXIT_OK
+    if args.tool is None:
+        raise UsageError("name a TOOL to export to; `oss-monitor export --list` shows them")
+    if args.tool in UNSUPPORTED:
+        raise UsageError(f"{UNSUPPORTED[args.tool]}.")
     if args.tool not in TOOLS:
         close = difflib.get_close_matches(args.tool, list(TOOLS), n=1)
         hint = f"did you mean {close[0]}? " if close else ""
@@ -127,6 +155,18 @@ def run(args: argparse.Namespace) -> int:
     except (ExportError, CatalogError, StoreError) as exc:
         print(f"oss-monitor: {exc}", file=sys.stderr)
         return EXIT_USAGE
+
+
+def _print_list() -> None:
+    from monitor.export.listing import targets
+
+    rows = [("TOOL", "WRITES", "INSTALLED HERE", "VIA ROUTER")]
+    for t in targets():
+        rows.append((t.tool, str(t.path), t.found or "not found", "yes" if t.via_router else "no"))
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    for row in rows:
+        cells = [cell.ljust(width) for cell, width in zip(row[:3], widths, strict=True)]
+        print("  ".join([*cells, row[3]]))
 
 
 def _choose(args: argparse.Namespace) -> tuple[Endpoint, str]:
