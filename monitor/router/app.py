@@ -12,7 +12,6 @@ or logged.
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 import threading
 import time
@@ -30,12 +29,14 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from monitor.catalog import Catalog, Endpoint, resolve
+from monitor.core import crash
 from monitor.core.models import (
     ErrorKind,
     ProbeKind,
     ProbeResult,
     ProbeSettings,
 )
+from monitor.router.bodies import BodyBudget, Refusal, read_json
 from monitor.router.choice import Picker
 from monitor.router.recorder import Recorder
 from monitor.router.relay import Attempt, event
@@ -64,6 +65,8 @@ class RouterSettings(BaseModel):
     hold_s: float = Field(default=30.0, gt=0)  # rest after a 429 that names no Retry-After
     token: str | None = None
     max_body_bytes: int = 32 << 20
+    max_bodies_bytes: int = 256 << 20  # all clients' request bodies held at once
+    max_answer_bytes: int = 256 << 20  # a relayed answer (the probe's 8 MiB cap is the probe's)
     prober: str = Field(default="router", max_length=64)
 
 
@@ -82,8 +85,10 @@ class Router:
         self.recorder = Recorder(store, settings.prober)
         # Probe settings carry the limits the shared client and the stream parser apply.
         self.probe_settings = ProbeSettings(
-            connect_s=settings.connect_s, first_token_s=settings.idle_s, total_s=settings.total_s
-        )
+            connect_s=settings.connect_s, first_token_s=settings.idle_s, total_s=settings.total_s,
+            max_stream_bytes=settings.max_answer_bytes,
+        )  # fmt: skip
+        self.bodies = BodyBudget(settings.max_bodies_bytes)
         self.client = make_client(self.probe_settings)
         self.counts = {"requests": 0, "failovers": 0, "failed": 0, "cut": 0}
         self.ready = threading.Event()  # set once the first ranking is loaded
@@ -112,6 +117,9 @@ class Router:
             await anyio.to_thread.run_sync(self.picker.refresh)
         except StoreError as exc:
             log.warning("the ranking was not refreshed: %s", exc)
+        except Exception as exc:  # our bug: keep the last ranking, try again next time
+            why = await anyio.to_thread.run_sync(crash.record, exc, "refreshing the ranking")
+            log.error("the ranking was not refreshed: %s", why)
 
     async def _refresh_forever(self) -> None:
         while True:
@@ -147,9 +155,11 @@ class Router:
     async def chat(self, request: Request) -> Response:
         if (denied := self._denied(request)) is not None:
             return denied
-        body = await self._read_json(request)
-        if isinstance(body, Response):
-            return body
+        with self.bodies.hold() as taken:  # held until the answer is handed on
+            body = await read_json(request, self.bodies, taken, self.settings.max_body_bytes)
+            return _error(*body) if isinstance(body, Refusal) else await self._forward(body)
+
+    async def _forward(self, body: dict[str, Any]) -> Response:
         self.counts["requests"] += 1
         usable, skipped = self.picker.choose(tools=bool(body.get("tools")))
         if not usable:
@@ -186,8 +196,7 @@ class Router:
     async def _attempt(self, endpoint: Endpoint, payload: dict[str, Any], remaining: float
                        ) -> Attempt:  # fmt: skip
         creds = resolve(endpoint, self.env)
-        upstream = build_request(endpoint, creds, payload)
-        host = urlsplit(upstream.url).hostname or ""
+        host = urlsplit(creds.url).hostname or ""
         run = Exchange(kind=ProbeKind.TRAFFIC, settings=self.probe_settings, host=host)
         secrets = [creds.api_key] if creds.api_key else []
         attempt = Attempt(endpoint, run, datetime.now(UTC), secrets)
@@ -196,7 +205,7 @@ class Router:
         with anyio.move_on_after(limit) as scope:
             run.first_scope = scope
             with run.catching():
-                await self._open(attempt, upstream)
+                await self._open(attempt, build_request(endpoint, creds, payload))
         if scope.cancelled_caught:
             run.failure = ProbeFailure(ErrorKind.TIMEOUT, f"no first token within {limit:.3g} s")
         if run.failure is not None:
@@ -283,7 +292,7 @@ class Router:
             "model": self.model,
             "choices": [{"index": 0, "delta": {}, "finish_reason": "error"}],
         }
-        lead = b"\n\n" if attempt.run.pending else b""  # end a line the provider left half-sent
+        lead = b"\n\n" if attempt.run.sse.midway else b""  # end a line the provider left half-sent
         return lead + event({"error": error}) + event(finish) + b"data: [DONE]\n\n"
 
     def _record(self, attempt: Attempt) -> ProbeResult:
@@ -299,8 +308,11 @@ class Router:
 
     def _denied(self, request: Request) -> Response | None:
         token = self.settings.token
-        sent = request.headers.get("authorization", "")
-        if token is None or hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):
+        scheme, _, sent = request.headers.get("authorization", "").partition(" ")
+        if token is None or (
+            scheme.lower() == "bearer"  # the scheme is case-insensitive (RFC 9110)
+            and hmac.compare_digest(sent.strip().encode(), token.encode())
+        ):
             return None
         return _error(
             401,
@@ -308,29 +320,6 @@ class Router:
             "(set the tool's API key to the router's --token)",
             "invalid_router_token",
         )
-
-    async def _read_json(self, request: Request) -> dict[str, Any] | Response:
-        data = bytearray()
-        async for chunk in request.stream():
-            data += chunk
-            if len(data) > self.settings.max_body_bytes:
-                return _error(
-                    413,
-                    f"the request is over {self.settings.max_body_bytes >> 20} MiB; "
-                    "send a shorter conversation",
-                    "request_too_large",
-                )
-        try:
-            body = json.loads(data)
-        except ValueError:
-            body = None
-        if not isinstance(body, dict):
-            return _error(
-                400,
-                "the request body must be a JSON object, as for OpenAI's /v1/chat/completions",
-                "invalid_request",
-            )
-        return body
 
 
 def _error(status: int, message: str, code: str) -> Response:

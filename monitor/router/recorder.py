@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import anyio
 
+from monitor.core import crash
 from monitor.core.models import (
     ErrorKind,
     ProbeResult,
@@ -48,6 +49,9 @@ class Recorder:
                 await anyio.to_thread.run_sync(self._write, batch)
             except StoreError as exc:
                 log.warning("%d traffic samples were not stored: %s", len(batch), exc)
+            except Exception as exc:  # our bug: lose this batch, keep recording
+                why = await anyio.to_thread.run_sync(crash.record, exc, "storing traffic samples")
+                log.error("%d traffic samples were not stored: %s", len(batch), why)
 
     def _write(self, batch: list[ProbeResult]) -> None:
         self.store.add(batch, self.prober)
