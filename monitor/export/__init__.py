@@ -91,7 +91,7 @@ def plan_export(
     existing = files.read(path)
     before = existing.text if existing else None
     rendered = writer.render(before, target, path)
-    after = rendered.after
+    after = files.same_newlines(before, rendered.after)
     changed = after != before
     if changed:
         files.check_writable(path)
@@ -124,7 +124,7 @@ def apply_export(plan: ExportPlan, *, env: Mapping[str, str] | None = None) -> E
     if (current.text if current else None) != plan.before:
         raise ExportError(f"{plan.path} changed since the export was planned; export again")
     backup = files.backup(plan.path, current.text, current.mode) if current else None
-    files.write_atomic(plan.path, plan.after, plan.mode or files.NEW_FILE_MODE)
+    files.write_atomic(plan.path, plan.after, plan.mode or files.NEW_FILE_MODE, files.Seen(current))
     record = files.Record(str(plan.path), str(backup) if backup else None, files.digest(plan.after))
     files.save_record(plan.tool, record, env)
     kept = f"the previous version is in {backup}" if backup else "the file is new"
