@@ -122,9 +122,7 @@ def test_reset_as_a_unix_time() -> None:
 # ---------------------------------------------------------------- the router
 
 
-def test_router_relays_an_answer_larger_than_the_probe_cap(
-    run_fleet: Start, store: Store
-) -> None:
+def test_router_relays_an_answer_larger_than_the_probe_cap(run_fleet: Start, store: Store) -> None:
     words = 80_000  # about 12 MB of events, past the probe's 8 MiB cap
     _, path = run_fleet(sim("big", output_tokens=words, reasoning_tokens=0, tokens_per_s=1e9))
     seed(store, "big", 100)
