@@ -77,10 +77,13 @@ class Seen:
     existing: Existing | None
 
 
-def write_atomic(path: Path, text: str, mode: int, seen: Seen | None = None) -> None:
+def write_atomic(
+    path: Path, text: str, mode: int, seen: Seen | None = None, owner: Path | None = None
+) -> None:
     """Temp file in the same folder, every byte written and synced and its size checked, then
     renamed over the target (a symlink stays a link). With `seen`, refuse if the target moved
-    since it was read, checked right before the rename."""
+    since it was read, checked right before the rename. Run as root, the file keeps the
+    owner of the target (or of `owner`)."""
     check_writable(path)
     target = path.resolve()
     data = text.encode("utf-8")
@@ -89,7 +92,7 @@ def write_atomic(path: Path, text: str, mode: int, seen: Seen | None = None) -> 
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
         os.fchmod(fd, mode)
-        _keep_owner(fd, target)
+        _keep_owner(fd, owner or target)
         _write_all(fd, data)
         os.fsync(fd)
         if os.fstat(fd).st_size != len(data):
@@ -132,7 +135,7 @@ def backup(path: Path, text: str, mode: int) -> Path:
     while copy.exists():
         n += 1
         copy = target.with_name(f"{target.name}.{stamp}-{n}.oss-monitor.bak")
-    write_atomic(copy, text, mode)
+    write_atomic(copy, text, mode, owner=target)
     return copy
 
 
@@ -143,10 +146,11 @@ def moved(target: Path, seen: Existing | None) -> bool:
         info = target.stat()
         if seen is None or _stamp(info) != seen.stamp:
             return True
-        return digest(target.read_text(encoding="utf-8")) != digest(seen.text)
+        # Bytes, not text: reading text would turn CRLF into LF and see a change in every file.
+        return hashlib.sha256(target.read_bytes()).hexdigest() != digest(seen.text)
     except FileNotFoundError:
         return seen is not None
-    except (OSError, UnicodeDecodeError):
+    except OSError:
         return True
 
 
@@ -166,7 +170,7 @@ def _write_all(fd: int, data: bytes) -> None:
 
 
 def _keep_owner(fd: int, target: Path) -> None:
-    """Run as root (sudo), a new file would be root's: give it the original's owner."""
+    """Run as root (sudo), a new file would be root's, and its user could not read it."""
     if os.geteuid() != 0:
         return
     try:

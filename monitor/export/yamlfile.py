@@ -69,8 +69,8 @@ def _style(before: str | None) -> Style:
         if not text.endswith(":") or inner < indent:
             continue
         if following.startswith("- ") and sequence is None:
-            offset = inner - indent
-            sequence = (offset + 2, offset)
+            content = inner + len(following) - len(following[1:].lstrip(" "))  # past "-  "
+            sequence = (content - indent, inner - indent)
         elif not following.startswith("- ") and inner > indent and mapping is None:
             mapping = inner - indent
         if mapping is not None and sequence is not None:
