@@ -208,7 +208,7 @@ def _read_yaml(path: Path) -> tuple[dict[str, Any], dict[tuple[Any, ...], int]]:
         _index_lines(node, (), lines, path)
         data = yaml.SafeLoader(text).get_single_data()
     except ShapeError as exc:
-        raise CatalogError(f"{path}:{exc.line}: the YAML is {exc.why}; simplify it") from None
+        raise CatalogError(f"{path}:{exc.line}: the YAML {exc.why}; simplify it") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1

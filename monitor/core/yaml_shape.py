@@ -32,7 +32,7 @@ def check_shape(text: str) -> None:
         line = event.start_mark.line + 1 if event.start_mark else 1
         if isinstance(event, yaml.CollectionStartEvent):
             if len(open_) >= MAX_DEPTH:
-                raise ShapeError(line, f"nested more than {MAX_DEPTH} levels deep")
+                raise ShapeError(line, f"is nested more than {MAX_DEPTH} levels deep")
             open_.append((len(counts), event.anchor))
             counts.append(1)
             continue
@@ -50,5 +50,5 @@ def check_shape(text: str) -> None:
         counts[-1] += size
         if counts[-1] > MAX_VALUES:
             raise ShapeError(
-                line, f"it stands for more than {MAX_VALUES} values once its aliases are expanded"
+                line, f"stands for more than {MAX_VALUES} values once its aliases are expanded"
             )
