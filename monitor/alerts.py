@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
+from monitor.core.format import printable
 from monitor.core.models import EndpointStats, ErrorKind, ProbeKind, Sample
 
 UP, DOWN = "up", "down"
@@ -58,7 +59,8 @@ def transitions(
         if after != before:
             event = "down" if after == DOWN else "recovered"
             why = chat[-1].message if after == DOWN else s.why
-            alerts.append(Alert(event, s.id, s.endpoint.name, why, now))
+            # The message goes to a command's environment, a webhook and stderr: plain text.
+            alerts.append(Alert(event, s.id, s.endpoint.name, printable(why), now))
     # The best endpoint changes only when the remembered one stops being up (hysteresis
     # again): a faster endpoint overtaking it by a few ms is no reason to page anyone.
     previous = remembered.get(BEST)

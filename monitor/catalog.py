@@ -19,6 +19,8 @@ from urllib.parse import urlsplit
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from monitor.core.yaml_shape import ShapeError, check_shape
+
 ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 URL_VAR = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 MAX_FILE_BYTES = 1_000_000
@@ -30,19 +32,24 @@ class CatalogError(Exception):
     """A catalogue file that cannot be used; the message is `file:line: what is wrong`."""
 
 
+# Upper bounds keep arithmetic on these values finite (a 400-digit quota overflows a float).
+MAX_PRICE = 1_000_000.0
+MAX_COUNT = 1_000_000_000
+
+
 class Price(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    input: float = Field(ge=0, description="USD per 1M input tokens")
-    output: float = Field(ge=0, description="USD per 1M output tokens")
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    input: float = Field(ge=0, le=MAX_PRICE, description="USD per 1M input tokens")
+    output: float = Field(ge=0, le=MAX_PRICE, description="USD per 1M output tokens")
 
 
 class Quota(BaseModel):
     """The provider's own request limits for the key tier in use."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    rpm: int | None = Field(default=None, gt=0)
-    rph: int | None = Field(default=None, gt=0)
-    rpd: int | None = Field(default=None, gt=0)
+    rpm: int | None = Field(default=None, gt=0, le=MAX_COUNT)
+    rph: int | None = Field(default=None, gt=0, le=MAX_COUNT)
+    rpd: int | None = Field(default=None, gt=0, le=MAX_COUNT)
 
 
 class Endpoint(BaseModel):
@@ -58,8 +65,8 @@ class Endpoint(BaseModel):
     quota: Quota | None = None
     enabled: bool = True
     dialect: Dialect = "openai"
-    context: int = Field(default=131072, gt=0)
-    max_output: int = Field(default=32768, gt=0)
+    context: int = Field(default=131072, gt=0, le=MAX_COUNT)
+    max_output: int = Field(default=32768, gt=0, le=MAX_COUNT)
     docs: str | None = None
     notes: str | None = None
     deprecated: date | None = None  # the day the provider retires (or retired) this route
@@ -69,6 +76,11 @@ class Endpoint(BaseModel):
     @classmethod
     def _check_url(cls, value: str) -> str:
         parts = urlsplit(URL_VAR.sub("x", value))
+        if "@" in parts.netloc:  # httpx would send it as Basic auth instead of our key
+            raise ValueError(
+                "base_url must not carry a user name or password (user:password@); "
+                "put the key in the variable api_key_env names"
+            )
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"base_url must be an http(s) URL, got {value!r}")
         if parts.query or parts.fragment:
@@ -211,12 +223,15 @@ def _read_yaml(path: Path) -> tuple[dict[str, Any], dict[tuple[Any, ...], int]]:
     except OSError as exc:
         raise CatalogError(f"{path}:1: cannot read the file ({exc.strerror})") from None
     try:
+        check_shape(text)
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         if node is None:
             raise CatalogError(f"{path}:1: the file is empty; it needs `providers:` with a list")
         lines: dict[tuple[Any, ...], int] = {}
         _index_lines(node, (), lines, path)
         data = yaml.SafeLoader(text).get_single_data()
+    except ShapeError as exc:
+        raise CatalogError(f"{path}:{exc.line}: the YAML {exc.why}; simplify it") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1

@@ -75,14 +75,14 @@ async def probe(
             error=ErrorKind.NO_KEY,
             message=f"set {' and '.join(creds.missing)} to probe this endpoint",
         )
-    request = build_request(endpoint, creds, payload(kind, settings))
     secrets = [creds.api_key] if creds.api_key else []
-    run = Exchange(kind=kind, settings=settings, host=urlsplit(request.url).hostname or "")
+    run = Exchange(kind=kind, settings=settings, host=urlsplit(creds.url).hostname or "")
     now = anyio.current_time()
     with anyio.CancelScope(deadline=now + settings.total_s) as total_scope:
         with anyio.CancelScope(deadline=now + settings.first_token_s) as first_scope:
             run.first_scope = first_scope
             with run.catching():
+                request = build_request(endpoint, creds, payload(kind, settings))
                 await _exchange(client, request.url, request.headers, request.body, run)
     if first_scope.cancelled_caught or total_scope.cancelled_caught:
         if run.first_at is None:

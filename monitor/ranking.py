@@ -10,6 +10,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 
 from monitor.catalog import Endpoint
+from monitor.core.format import printable
 from monitor.core.models import (
     MIN_SAMPLES,
     SPARK_POINTS,
@@ -118,7 +119,7 @@ def _stats(
     failures = [s for s in chat if not s.ok]
     if failures:
         stats.last_error = failures[-1].error
-        stats.last_message = failures[-1].message
+        stats.last_message = printable(failures[-1].message)  # stored text: never trusted
     if samples:
         stats.last_probe_at = samples[-1].started_at
     # Only a tool probe that got an answer says anything about tool calls; an outage does not.

@@ -21,9 +21,10 @@ import httpx
 from pydantic import BaseModel, Field
 
 from monitor.catalog import Endpoint, resolve
+from monitor.core import crash
 from monitor.core.models import ErrorKind, ProbeKind, ProbeResult, ProbeSettings
 from monitor.probe import probe
-from monitor.store import Claim, Finished, Grant, Store
+from monitor.store import Claim, Finished, Grant, Store, StoreError
 from monitor.upstream.client import make_client
 
 
@@ -211,7 +212,7 @@ class Scheduler:
 
         async def one(endpoint: Endpoint) -> None:
             for kind in kinds:
-                outcome = await self.probe_one(endpoint, kind)
+                outcome = await self._isolated(endpoint, kind)
                 outcomes.append(outcome)
                 if outcome.no_key:
                     break
@@ -233,7 +234,7 @@ class Scheduler:
             # The second probe checks tool calls early; then one in every `tools_every`.
             tools = count % self.settings.tools_every == 1 % self.settings.tools_every
             kind = ProbeKind.TOOLS if tools and count > 0 else ProbeKind.CHAT
-            outcome = await self.probe_one(endpoint, kind)
+            outcome = await self._isolated(endpoint, kind)
             count += 1
             await self._sleep(endpoint.id, self._delay(endpoint, outcome))
 
@@ -260,6 +261,18 @@ class Scheduler:
             delay = max(delay, base)
         return delay * self.rng.uniform(1 - self.settings.jitter, 1 + self.settings.jitter)
 
+    async def _isolated(self, endpoint: Endpoint, kind: ProbeKind) -> Outcome:
+        """probe_one, with our own bugs contained to this endpoint (a store that cannot be
+        written is the user's to fix, and stops everything with its own message)."""
+        try:
+            return await self.probe_one(endpoint, kind)
+        except StoreError:
+            raise
+        except Exception as exc:
+            why = await anyio.to_thread.run_sync(crash.record, exc, f"scheduling {endpoint.id}")
+            self._emit(ProbeSkipped(endpoint.id, why))
+            return Outcome(endpoint.id, kind, skipped=why)
+
     async def probe_one(self, endpoint: Endpoint, kind: ProbeKind = ProbeKind.CHAT) -> Outcome:
         """Probe one endpoint now if its key, Retry-After and budget allow; store the result."""
         if endpoint.id in self.in_flight:
@@ -284,7 +297,7 @@ class Scheduler:
                 return Outcome(endpoint.id, kind, skipped=grant.refused)
             async with self.limiter:
                 self._emit(ProbeStarted(endpoint.id, kind))
-                result = await probe(self.client, endpoint, self.env, self.probe_settings, kind)
+                result = await self._probe(endpoint, kind)
             failures = 0 if result.ok else grant.consecutive_failures + 1
             await self._finish.submit(
                 Finished(grant.probe_id, result, self._not_before(endpoint, result, failures))
@@ -293,6 +306,19 @@ class Scheduler:
             return Outcome(endpoint.id, kind, result=result, consecutive_failures=failures)
         finally:
             self.in_flight.discard(endpoint.id)
+
+    async def _probe(self, endpoint: Endpoint, kind: ProbeKind) -> ProbeResult:
+        """The probe itself; an unexpected error in it is this probe's failure, `internal`,
+        so the round goes on and the reserved row is finished like any other."""
+        started_at = datetime.now(UTC)
+        try:
+            return await probe(self.client, endpoint, self.env, self.probe_settings, kind)
+        except Exception as exc:
+            why = await anyio.to_thread.run_sync(crash.record, exc, f"probing {endpoint.id}")
+            return ProbeResult(
+                endpoint_id=endpoint.id, kind=kind, started_at=started_at, ok=False,
+                error=ErrorKind.INTERNAL, message=why,
+            )  # fmt: skip
 
     def _not_before(
         self, endpoint: Endpoint, result: ProbeResult, failures: int
@@ -306,8 +332,12 @@ class Scheduler:
         return datetime.now(UTC) + timedelta(seconds=wait)
 
     def _emit(self, event: Event) -> None:
-        if self.on_event is not None:
+        if self.on_event is None:
+            return
+        try:
             self.on_event(event)
+        except Exception as exc:  # a display that fails must not stop the probing it shows
+            crash.record(exc, f"showing {type(event).__name__}")
 
 
 @asynccontextmanager

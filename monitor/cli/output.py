@@ -6,6 +6,8 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from monitor.core.format import markup
+
 if TYPE_CHECKING:
     from monitor.core.models import EndpointStats
     from monitor.scheduler import Outcome
@@ -77,8 +79,9 @@ def print_round(outcomes: Sequence[Outcome]) -> None:
             label = "no key" if o.skipped.startswith("no key") else "skipped"
             counts[label] = counts.get(label, 0) + 1
             table.add_row(
-                o.endpoint_id, o.kind.value, f"[dim]{label}[/]", "", "", "", "", "", o.skipped
-            )
+                o.endpoint_id, o.kind.value, f"[dim]{label}[/]", "", "", "", "", "",
+                markup(o.skipped),
+            )  # fmt: skip
             continue
         label = "ok" if r.ok else str(r.error)
         counts["ok" if r.ok else "failed"] = counts.get("ok" if r.ok else "failed", 0) + 1
@@ -92,7 +95,7 @@ def print_round(outcomes: Sequence[Outcome]) -> None:
             ms(r.total_ms),
             ms(r.tokens_per_s),
             str(r.output_tokens or "-"),
-            r.message,
+            markup(r.message),
         )
     screen = console()
     screen.print(table)
@@ -135,7 +138,7 @@ def print_rank(stats: Sequence[Any], window: str) -> None:
             ms(s.ttft_p95_ms),
             ms(s.total_p50_ms),
             ms(s.tokens_per_s),
-            s.why,
+            markup(s.why),
             style=None if s.rank else "dim",
         )
     console().print(table)

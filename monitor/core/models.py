@@ -109,6 +109,7 @@ WINDOWS: dict[str, timedelta] = {
     "24h": timedelta(hours=24),
     "7d": timedelta(days=7),
 }
+MAX_WINDOW = timedelta(days=3650)
 MIN_SAMPLES = 3  # fewer than this shows "n=2", never a percentage
 SPARK_POINTS = 30
 
@@ -233,7 +234,12 @@ def parse_window(text: str) -> timedelta:
             f"window {text!r} is not a duration; use one of {', '.join(WINDOWS)} or e.g. 30m, 3d"
         )
     unit = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[match.group(2)]
-    return timedelta(**{unit: int(match.group(1))})
+    window = timedelta(**{unit: int(match.group(1))})
+    if window > MAX_WINDOW:  # `now - window` must stay a date
+        raise ValueError(
+            f"window {text!r} is longer than {MAX_WINDOW.days} days; pick a shorter one"
+        )
+    return window
 
 
 def _round(value: float | None) -> float | None:

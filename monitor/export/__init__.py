@@ -115,7 +115,7 @@ def plan_export(
     existing = files.read(path)
     before = existing.text if existing else None
     rendered = writer.render(before, target, path)
-    after = rendered.after
+    after = files.same_newlines(before, rendered.after)
     companions = {p: t for p, t in rendered.companions.items() if _text_of(p) != t}
     changed = after != before or bool(companions)
     if changed:
@@ -157,7 +157,7 @@ def apply_export(plan: ExportPlan, *, env: Mapping[str, str] | None = None) -> E
     if plan.after == plan.before:
         return ExportResult(plan.tool, plan.path, None, True, f"Updated {plan.tool}'s files.")
     backup = files.backup(plan.path, current.text, current.mode) if current else None
-    files.write_atomic(plan.path, plan.after, plan.mode or files.NEW_FILE_MODE)
+    files.write_atomic(plan.path, plan.after, plan.mode or files.NEW_FILE_MODE, files.Seen(current))
     copy = str(files.save_copy(plan.tool, plan.after, env))
     record = files.Record(
         str(plan.path), str(backup) if backup else None, files.digest(plan.after), copy

@@ -12,7 +12,8 @@ from typing import Any
 
 import tomlkit
 from tomlkit.exceptions import ParseError
-from tomlkit.items import Table
+from tomlkit.items import InlineTable, Table
+from tomlkit.toml_document import TOMLDocument
 
 from monitor.export.common import OUR_ID, ExportError, Rendered, Target, Writer, home, parse_failure
 
@@ -55,7 +56,7 @@ def render(before: str | None, target: Target, path: Path) -> Rendered:
     }
     wanted_table = provider_table(target)
     providers = doc.get("model_providers")
-    if providers is not None and not isinstance(providers, Table):
+    if providers is not None and not isinstance(providers, Table | InlineTable):
         raise ExportError(
             f"{path}: `model_providers` must be a table; fix the file, nothing was changed"
         )
@@ -67,19 +68,50 @@ def render(before: str | None, target: Target, path: Path) -> Rendered:
     same_table = current is not None and current.unwrap() == wanted_table
     if same_table and all(doc.get(k) == v for k, v in wanted_top.items()):
         return Rendered(before or "", notes)
+    expected = doc.unwrap()
+    expected.update(wanted_top)
+    expected.setdefault("model_providers", {})[OUR_ID] = wanted_table
     for key, value in wanted_top.items():
         if doc.get(key) != value:
             doc[key] = value
-    if not same_table:
+    after = _with_table(doc, providers, wanted_table, same_table)
+    if _parsed(after) != expected:
+        # tomlkit misplaces a new table among dotted keys (`model_providers.x.name = ...`):
+        # a [model_providers.oss-monitor] header at the end is valid TOML in every case.
+        doc.get("model_providers", {}).pop(OUR_ID, None)
+        tail = tomlkit.dumps({"model_providers": {OUR_ID: wanted_table}})
+        after = tomlkit.dumps(doc).rstrip("\n") + "\n\n" + tail
+    if _parsed(after) != expected:
+        raise ExportError(
+            f"{path}: could not add our provider without changing other settings; "
+            "add it by hand, nothing was changed"
+        )
+    return Rendered(after, notes)
+
+
+def _with_table(doc: TOMLDocument, providers: Any, wanted: dict[str, Any], same: bool) -> str:
+    if isinstance(providers, InlineTable):  # nothing may be added outside its braces
+        inline = tomlkit.inline_table()
+        inline.update(wanted)
+        providers[OUR_ID] = inline
+    elif not same:
         table = tomlkit.table()
-        table.update(wanted_table)
+        table.update(wanted)
         if providers is None:
             providers = tomlkit.table(is_super_table=True)
             doc["model_providers"] = providers
         else:
             table.add(tomlkit.nl())  # other tables may follow: keep a blank line before them
         providers[OUR_ID] = table
-    return Rendered(tomlkit.dumps(doc), notes)
+    return tomlkit.dumps(doc)
+
+
+def _parsed(text: str) -> Any:
+    """What Codex will read: our check that the edit landed, and nothing else moved."""
+    try:
+        return tomlkit.parse(text).unwrap()
+    except ParseError:
+        return None
 
 
 WRITER = Writer("Codex CLI", default_path, render)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
+import stat
 import tempfile
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
@@ -22,20 +24,28 @@ SECRET_MODE = 0o600
 class Existing:
     text: str
     mode: int  # permission bits
+    stamp: tuple[int, int, int, int] = (0, 0, 0, 0)  # device, inode, size, mtime: see moved()
 
 
 def read(path: Path) -> Existing | None:
     """The file's text and mode, or None when it does not exist (a symlink is followed)."""
     target = path.resolve()
     try:
-        if target.is_dir():
+        info = target.stat()
+        if stat.S_ISDIR(info.st_mode):
             raise ExportError(f"{path} is a folder; pass --config with the config file's path")
-        size = target.stat().st_size
-        if size > MAX_BYTES:
-            raise ExportError(f"{path} is {size} bytes, too big for a config file; check the path")
+        if not stat.S_ISREG(info.st_mode):  # opening a FIFO would block; a device is no config
+            raise ExportError(
+                f"{path} is not a regular file (a pipe or a device); pass --config with the "
+                "config file's path"
+            )
+        if info.st_size > MAX_BYTES:
+            raise ExportError(
+                f"{path} is {info.st_size} bytes, too big for a config file; check the path"
+            )
         with open(target, encoding="utf-8", newline="") as handle:
             text = handle.read()
-        return Existing(text, target.stat().st_mode & 0o777)
+        return Existing(text, info.st_mode & 0o777, _stamp(info))
     except FileNotFoundError:
         return None
     except UnicodeDecodeError:
@@ -60,19 +70,40 @@ def check_writable(path: Path) -> None:
         raise ExportError(f"cannot write in {folder}; check its permissions, nothing was changed")
 
 
-def write_atomic(path: Path, text: str, mode: int) -> None:
-    """Temp file in the same folder, fsync, rename over the target (a symlink stays a link)."""
+@dataclass(frozen=True)
+class Seen:
+    """The target as we read it (None: there was no file), to refuse a rename over a change."""
+
+    existing: Existing | None
+
+
+def write_atomic(
+    path: Path, text: str, mode: int, seen: Seen | None = None, owner: Path | None = None
+) -> None:
+    """Temp file in the same folder, every byte written and synced and its size checked, then
+    renamed over the target (a symlink stays a link). With `seen`, refuse if the target moved
+    since it was read, checked right before the rename. Run as root, the file keeps the
+    owner of the target (or of `owner`)."""
     check_writable(path)
     target = path.resolve()
+    data = text.encode("utf-8")
     fd, tmp = -1, ""
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
         os.fchmod(fd, mode)
-        os.write(fd, text.encode("utf-8"))
+        _keep_owner(fd, owner or target)
+        _write_all(fd, data)
         os.fsync(fd)
+        if os.fstat(fd).st_size != len(data):
+            raise OSError(errno.EIO, "the written file is not the size it should be")
         os.close(fd)
         fd = -1
+        if seen is not None and moved(target, seen.existing):
+            raise ExportError(
+                f"{path} changed while we were writing it (an editor saving?); export again, "
+                "nothing was changed"
+            )
         os.replace(tmp, target)
         tmp = ""
         _fsync_folder(target.parent)
@@ -87,6 +118,14 @@ def write_atomic(path: Path, text: str, mode: int) -> None:
             Path(tmp).unlink(missing_ok=True)
 
 
+def same_newlines(before: str | None, after: str) -> str:
+    """A file whose lines all end in CRLF keeps CRLF in the lines we add (a Windows editor's
+    file must not come back with mixed endings)."""
+    if before and "\r\n" in before and before.count("\r\n") == before.count("\n"):
+        return after.replace("\r\n", "\n").replace("\n", "\r\n")
+    return after
+
+
 def backup(path: Path, text: str, mode: int) -> Path:
     """A timestamped copy beside the real file, with the original's mode (it may hold keys)."""
     target = path.resolve()
@@ -96,8 +135,49 @@ def backup(path: Path, text: str, mode: int) -> Path:
     while copy.exists():
         n += 1
         copy = target.with_name(f"{target.name}.{stamp}-{n}.oss-monitor.bak")
-    write_atomic(copy, text, mode)
+    write_atomic(copy, text, mode, owner=target)
     return copy
+
+
+def moved(target: Path, seen: Existing | None) -> bool:
+    """Has the file changed since `seen` was read: created, deleted, replaced or edited?
+    Size, times and inode catch most; the content hash catches an edit within one tick."""
+    try:
+        info = target.stat()
+        if seen is None or _stamp(info) != seen.stamp:
+            return True
+        # Bytes, not text: reading text would turn CRLF into LF and see a change in every file.
+        return hashlib.sha256(target.read_bytes()).hexdigest() != digest(seen.text)
+    except FileNotFoundError:
+        return seen is not None
+    except OSError:
+        return True
+
+
+def _stamp(info: os.stat_result) -> tuple[int, int, int, int]:
+    return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    """os.write may write less than asked (a file-size limit, a nearly full disk): loop, and
+    a write that makes no progress is an error, never a silently short file."""
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        if written <= 0:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        view = view[written:]
+
+
+def _keep_owner(fd: int, target: Path) -> None:
+    """Run as root (sudo), a new file would be root's, and its user could not read it."""
+    if os.geteuid() != 0:
+        return
+    try:
+        info = target.stat()
+    except FileNotFoundError:
+        return
+    os.fchown(fd, info.st_uid, info.st_gid)
 
 
 def digest(text: str) -> str:

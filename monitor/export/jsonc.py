@@ -140,8 +140,8 @@ def _end_of_line(text: str, pos: int) -> int:
             newline = text.find("\n", pos)
             return len(text) if newline < 0 else newline
         if text.startswith("/*", pos):
-            end = text.find("*/", pos)
-            if "\n" in text[pos:end]:
+            end = text.find("*/", pos + 2)  # `/*/` opens a comment, it does not close one
+            if end < 0 or "\n" in text[pos:end]:
                 return pos
             pos = end + 2
             continue

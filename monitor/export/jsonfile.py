@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from monitor.export import jsonc
-from monitor.export.common import parse_failure
+from monitor.export.common import ExportError, parse_failure
 
 
 @dataclass(frozen=True)
@@ -40,9 +40,30 @@ def apply(before: str | None, path: Path, edits: Sequence[Edit], strict: bool) -
                 first=edit.first,
                 keep_existing=edit.keep_existing,
             )
+            _check_landed(text, path, edit, strict)
         return text
     except jsonc.JsoncError as exc:
         raise parse_failure(path, exc.line, exc.why) from None
+
+
+def _check_landed(text: str, path: Path, edit: Edit, strict: bool) -> None:
+    """Parse the edited text again, as the tool will: a splice that landed inside a comment
+    or a string would otherwise be written, reported as done, and ignored by the tool."""
+    try:
+        node = jsonc.parse(text, strict)
+    except jsonc.JsoncError:
+        node = None
+    value: Any = node.value if node is not None else None
+    for key in edit.path:
+        value = value.get(key, _MISSING) if isinstance(value, dict) else _MISSING
+    if value is _MISSING or (not edit.keep_existing and value != edit.value):
+        raise ExportError(
+            f"{path}: our `{'.'.join(edit.path)}` did not land where the tool would read it "
+            "(an unusual comment or layout); add it by hand, nothing was changed"
+        )
+
+
+_MISSING = object()
 
 
 def _nest(doc: dict[str, Any], path: tuple[str, ...], value: Any) -> None:

@@ -55,13 +55,28 @@ def dump(data: Any, before: str | None) -> str:
 
 
 def _style(before: str | None) -> Style:
+    """The style read off the text itself: re-emitting a large file under each candidate
+    style to compare took most of a minute for 1 MB (ruamel is pure Python)."""
     if before is None or not before.strip():
         return DEFAULT_STYLE
-    original = _yaml(DEFAULT_STYLE).load(before)
-    for style in STYLES:
-        if _emit(original, style) == before:
-            return style
-    return DEFAULT_STYLE  # a file mixing styles gets ruamel's normal form
+    lines = [
+        (len(line) - len(line.lstrip(" ")), line.strip())
+        for line in before.splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+    mapping = sequence = None
+    for (indent, text), (inner, following) in itertools.pairwise(lines):
+        if not text.endswith(":") or inner < indent:
+            continue
+        if following.startswith("- ") and sequence is None:
+            content = inner + len(following) - len(following[1:].lstrip(" "))  # past "-  "
+            sequence = (content - indent, inner - indent)
+        elif not following.startswith("- ") and inner > indent and mapping is None:
+            mapping = inner - indent
+        if mapping is not None and sequence is not None:
+            break
+    style = (mapping or DEFAULT_STYLE[0], *(sequence or DEFAULT_STYLE[1:]))
+    return style if style in STYLES else DEFAULT_STYLE
 
 
 def _emit(data: Any, style: Style) -> str:

@@ -14,7 +14,7 @@ import hmac
 import json
 import logging
 import threading
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -26,7 +26,9 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from monitor.catalog import Catalog
+from monitor.core import crash
 from monitor.router import anthropic, responses
+from monitor.router.bodies import BodyBudget, read_json
 from monitor.router.choice import Picker
 from monitor.router.forward import Forwarder, Refusal
 from monitor.router.recorder import Recorder
@@ -54,6 +56,8 @@ class RouterSettings(BaseModel):
     breaker_max_cooldown_s: float = Field(default=300.0, gt=0)
     token: str | None = None
     max_body_bytes: int = 32 << 20
+    max_bodies_bytes: int = 256 << 20  # all clients' request bodies held at once
+    max_answer_bytes: int = 256 << 20  # a relayed answer (the probe's 8 MiB cap is the probe's)
     prober: str = Field(default="router", max_length=64)
 
 
@@ -71,6 +75,7 @@ class Router:
         self.recorder = Recorder(store, settings.prober, self.picker.breakers.export)
         self.forwarder = Forwarder(self.picker, self.recorder, env, settings)
         self.counts = self.forwarder.counts
+        self.bodies = BodyBudget(settings.max_bodies_bytes)
         self.ready = threading.Event()  # set once the first ranking is loaded
         self.app = Starlette(
             routes=[
@@ -100,6 +105,9 @@ class Router:
             await anyio.to_thread.run_sync(self.picker.refresh)
         except StoreError as exc:
             log.warning("the ranking was not refreshed: %s", exc)
+        except Exception as exc:  # our bug: keep the last ranking, try again next time
+            why = await anyio.to_thread.run_sync(crash.record, exc, "refreshing the ranking")
+            log.error("the ranking was not refreshed: %s", why)
 
     async def _refresh_forever(self) -> None:
         while True:
@@ -109,9 +117,34 @@ class Router:
     # -- the APIs
 
     async def chat(self, request: Request) -> Response:
-        body = await self._body(request, openai_error)
-        if isinstance(body, Response):
-            return body
+        return await self._serve(request, openai_error, self._chat)
+
+    async def messages(self, request: Request) -> Response:
+        return await self._serve(request, anthropic.error, self._messages)
+
+    async def count_tokens(self, request: Request) -> Response:
+        return await self._serve(request, anthropic.error, self._count_tokens)
+
+    async def responses(self, request: Request) -> Response:
+        return await self._serve(request, openai_error, self._responses)
+
+    async def _serve(
+        self,
+        request: Request,
+        error: ErrorReply,
+        handle: Callable[[dict[str, Any]], Awaitable[Response]],
+    ) -> Response:
+        """Check the token, read the body within every client's shared budget (held until
+        the answer is handed on), then answer."""
+        if (denied := self._denied(request, error)) is not None:
+            return denied
+        with self.bodies.hold() as taken:
+            body = await read_json(request, self.bodies, taken, self.settings.max_body_bytes)
+            if isinstance(body, Refusal):
+                return error(body.status, body.message, body.code)
+            return await handle(body)
+
+    async def _chat(self, body: dict[str, Any]) -> Response:
         payload = {k: v for k, v in body.items() if k != "model"}
         outcome = await self.forwarder.forward(payload)
         if isinstance(outcome, Refusal):
@@ -125,10 +158,7 @@ class Router:
             media_type="text/event-stream",
         )
 
-    async def messages(self, request: Request) -> Response:
-        body = await self._body(request, anthropic.error)
-        if isinstance(body, Response):
-            return body
+    async def _messages(self, body: dict[str, Any]) -> Response:
         try:
             payload = anthropic.to_chat(body)
         except Refused as exc:
@@ -136,19 +166,13 @@ class Router:
         speaker = anthropic.Messages(self._asked(body), _estimate(payload))
         return await self._translated(payload, speaker, body.get("stream") is True, anthropic.error)
 
-    async def count_tokens(self, request: Request) -> Response:
-        body = await self._body(request, anthropic.error)
-        if isinstance(body, Response):
-            return body
+    async def _count_tokens(self, body: dict[str, Any]) -> Response:
         try:
             return JSONResponse(anthropic.count_tokens(body))
         except Refused as exc:
             return anthropic.error(400, str(exc), "invalid_request")
 
-    async def responses(self, request: Request) -> Response:
-        body = await self._body(request, openai_error)
-        if isinstance(body, Response):
-            return body
+    async def _responses(self, body: dict[str, Any]) -> Response:
         try:
             payload, custom = responses.to_chat(body)
         except Refused as exc:
@@ -227,27 +251,6 @@ class Router:
             "(set the tool's API key to the router's --token)",
             "invalid_router_token",
         )
-
-    async def _body(self, request: Request, error: ErrorReply) -> dict[str, Any] | Response:
-        if (denied := self._denied(request, error)) is not None:
-            return denied
-        data = bytearray()
-        async for chunk in request.stream():
-            data += chunk
-            if len(data) > self.settings.max_body_bytes:
-                limit = self.settings.max_body_bytes >> 20
-                return error(
-                    413,
-                    f"the request is over {limit} MiB; send a shorter conversation",
-                    "request_too_large",
-                )
-        try:
-            body = json.loads(data)
-        except ValueError:
-            body = None
-        if not isinstance(body, dict):
-            return error(400, "the request body must be a JSON object", "invalid_request")
-        return body
 
 
 def openai_error(status: int, message: str, code: str) -> Response:

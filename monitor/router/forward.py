@@ -70,8 +70,9 @@ class Forwarder:
         self.breakers = picker.breakers
         # Probe settings carry the limits the shared client and the stream parser apply.
         self.probe_settings = ProbeSettings(
-            connect_s=settings.connect_s, first_token_s=settings.idle_s, total_s=settings.total_s
-        )
+            connect_s=settings.connect_s, first_token_s=settings.idle_s, total_s=settings.total_s,
+            max_stream_bytes=settings.max_answer_bytes,
+        )  # fmt: skip
         self.client = make_client(self.probe_settings)
         self.counts = {"requests": 0, "failovers": 0, "failed": 0, "cut": 0, "last_resort": 0}
 
@@ -115,8 +116,7 @@ class Forwarder:
         self, endpoint: Endpoint, payload: dict[str, Any], remaining: float, listen: bool
     ) -> Attempt:
         creds = resolve(endpoint, self.env)
-        upstream = build_request(endpoint, creds, payload)
-        host = urlsplit(upstream.url).hostname or ""
+        host = urlsplit(creds.url).hostname or ""
         run = Exchange(kind=ProbeKind.TRAFFIC, settings=self.probe_settings, host=host)
         secrets = [creds.api_key] if creds.api_key else []
         attempt = Attempt(endpoint, run, datetime.now(UTC), secrets)
@@ -127,8 +127,8 @@ class Forwarder:
         self.breakers.begin(endpoint.id)
         with anyio.move_on_after(limit) as scope:
             run.first_scope = scope
-            with run.catching():
-                await self._open(attempt, upstream)
+            with run.catching():  # a key that cannot go in a header fails here, named
+                await self._open(attempt, build_request(endpoint, creds, payload))
         if scope.cancelled_caught:
             run.failure = ProbeFailure(ErrorKind.TIMEOUT, f"no first token within {limit:.3g} s")
         if run.failure is not None:
@@ -242,7 +242,7 @@ class Forwarder:
             f"answer began ({why}); the answer is incomplete, send the request again"
         )
         tail = b"" if speaker.raw else _translated(attempt, speaker)
-        lead = b"\n\n" if speaker.raw and attempt.run.pending else b""  # end a half-sent line
+        lead = b"\n\n" if speaker.raw and attempt.run.sse.midway else b""  # a half-sent line
         return lead + tail + speaker.fail(message)
 
     def _record(self, attempt: Attempt) -> ProbeResult:

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import anyio
 
+from monitor.core import crash
 from monitor.core.models import (
     ErrorKind,
     ProbeResult,
@@ -54,6 +55,9 @@ class Recorder:
                 self.written.update(changed)
             except StoreError as exc:
                 log.warning("%d traffic samples were not stored: %s", len(batch), exc)
+            except Exception as exc:  # our bug: lose this batch, keep recording
+                why = await anyio.to_thread.run_sync(crash.record, exc, "storing traffic samples")
+                log.error("%d traffic samples were not stored: %s", len(batch), why)
 
     def _write(self, batch: list[ProbeResult], circuits: dict[str, str]) -> None:
         if circuits:

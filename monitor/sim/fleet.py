@@ -32,6 +32,7 @@ from starlette.routing import Route
 
 from monitor.core.data import data_path
 from monitor.sim import answers
+from monitor.sim.raw import RawReply, raw_response
 from monitor.sim.render import ChatReply, ResponsesReply
 
 FLEET_KEY_ENV = "OSS_FLEET_KEY"
@@ -46,6 +47,7 @@ Mode = Literal[
     "huge_chunk",  # one multi-megabyte line
     "redirect",  # 307 to another host
     "status",  # every request answered with `error_status` (502, 529 ...)
+    "raw",  # the reply `raw` gives, byte for byte
 ]
 
 
@@ -97,6 +99,7 @@ class SimEndpoint(BaseModel):
     mode: Mode = "normal"
     error_status: int = Field(default=503, ge=400, le=599)  # what mode "status" answers
     redirect_to: str = "http://127.0.0.2:9/v1/chat"  # where mode "redirect" points
+    raw: RawReply = RawReply()  # what mode "raw" answers
     free: bool = True
     price: dict[str, float] | None = None
     enabled: bool = True
@@ -196,6 +199,8 @@ class Fleet:
             return Response(html, media_type="text/html")
         if mode == "redirect":
             return Response(status_code=307, headers={"location": sim.redirect_to})
+        if mode == "raw":
+            return raw_response(sim.raw)
         responses_api = request.url.path.endswith("/responses")
         messages = answers.input_messages(body) if responses_api else body.get("messages")
         answer = answers.decide(

@@ -148,7 +148,9 @@ class MonitorApp(App[int]):
                 self._asked.discard(endpoint_id)
             case ProbeSkipped(endpoint_id=endpoint_id, reason=reason) if endpoint_id in self._asked:
                 self._asked.discard(endpoint_id)
-                self.notify(f"{endpoint_id} was not probed: {reason}.", severity="warning")
+                self.notify(
+                    f"{endpoint_id} was not probed: {reason}.", severity="warning", markup=False
+                )
 
     def _ready_scheduler(self) -> Scheduler | None:
         """The scheduler, if it can take orders now; otherwise say why not."""
@@ -250,7 +252,7 @@ class MonitorApp(App[int]):
             message = str(worker.error) or type(worker.error).__name__
             if message != self._last_error:  # a broken store fails every second; say it once
                 self._last_error = message
-                self.notify(message, title=f"{worker.group} failed", severity="error")
+                self.notify(message, title=f"{worker.group} failed", severity="error", markup=False)
 
     # ------------------------------------------------------------ export
 

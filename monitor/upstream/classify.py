@@ -6,14 +6,13 @@ import json
 import re
 import socket
 import ssl
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import httpx
 
 from monitor.core.models import ErrorKind
+from monitor.upstream import bounds
 
 if TYPE_CHECKING:
     from monitor.upstream.exchange import Exchange
@@ -35,18 +34,24 @@ MODEL_MISSING = re.compile(
 
 
 def status_failure(response: httpx.Response, raw: bytes) -> ProbeFailure:
+    """What a non-200 answer means. Its text is whole: it is cut only after redaction."""
     status = response.status_code
     kind_hint, detail = _error_from_body(raw)
     text = f"HTTP {status}: {detail}" if detail else f"HTTP {status}"
     if status in (401, 403):
         return ProbeFailure(ErrorKind.AUTH, text)
     if status == 402:
-        return ProbeFailure(ErrorKind.AUTH, f"{text} (payment required on this account)")
+        return ProbeFailure(ErrorKind.AUTH, f"HTTP 402 (payment required on this account) {detail}")
     model_gone = kind_hint is ErrorKind.MODEL_MISSING or bool(MODEL_MISSING.search(detail))
     if status == 404:
         return ProbeFailure(ErrorKind.MODEL_MISSING if model_gone else ErrorKind.NOT_FOUND, text)
+    if status == 408:  # the server gave up waiting for our request: a timeout, not a format
+        return ProbeFailure(ErrorKind.TIMEOUT, text)
     if status == 429:
-        wait = retry_after_seconds(response.headers.get("retry-after"))
+        # Without Retry-After, the reset headers still say how long the limit holds.
+        wait = bounds.wait_seconds(response.headers.get("retry-after"))
+        if wait is None:
+            wait = bounds.reset_seconds(response.headers.items())
         return ProbeFailure(ErrorKind.RATE_LIMITED, text, retry_after_s=wait)
     if status >= 500:
         return ProbeFailure(ErrorKind.SERVER, text)
@@ -62,7 +67,7 @@ def status_failure(response: httpx.Response, raw: bytes) -> ProbeFailure:
 
 def _error_from_body(raw: bytes) -> tuple[ErrorKind | None, str]:
     try:
-        data = json.loads(raw)
+        data = bounds.loads(raw)
     except ValueError:
         return None, describe_body(raw) if raw.strip() else ""
     if isinstance(data, dict):
@@ -97,9 +102,10 @@ def describe_body(raw: bytes) -> str:
     return _short(text)
 
 
-def _short(text: str, limit: int = 200) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+def _short(text: str) -> str:
+    """One line. Not cut here: a cut before redaction could leave part of a key (bounds.text
+    redacts, then cuts)."""
+    return " ".join(text.split())
 
 
 def transport_failure(exc: httpx.HTTPError, run: Exchange) -> ProbeFailure:
@@ -114,8 +120,11 @@ def transport_failure(exc: httpx.HTTPError, run: Exchange) -> ProbeFailure:
     if run.headers_at is not None:
         return ProbeFailure(
             ErrorKind.BAD_RESPONSE,
-            f"the connection dropped mid-stream after {run.chunks} chunks ({_short(detail, 80)})",
+            f"the connection dropped mid-stream after {run.chunks} chunks ({_short(detail)})",
         )
+    if isinstance(exc, httpx.RemoteProtocolError) and "disconnected" not in detail.lower():
+        # The server answered, but not in HTTP we accept (e.g. a header past h11's limit).
+        return ProbeFailure(ErrorKind.BAD_RESPONSE, f"the response is not valid HTTP ({detail})")
     cause = _root_cause(exc)
     lowered = f"{detail} {cause}".lower()
     if isinstance(cause, socket.gaierror) or any(
@@ -125,10 +134,8 @@ def transport_failure(exc: httpx.HTTPError, run: Exchange) -> ProbeFailure:
     if isinstance(cause, ConnectionRefusedError) or "refused" in lowered:
         return ProbeFailure(ErrorKind.NETWORK, f"connection refused by {run.host}")
     if isinstance(cause, ssl.SSLError) or any(s in lowered for s in ("ssl", "certificate", "tls")):
-        return ProbeFailure(
-            ErrorKind.NETWORK, f"TLS failure with {run.host}: {_short(detail, 120)}"
-        )
-    return ProbeFailure(ErrorKind.NETWORK, f"network error with {run.host}: {_short(detail, 120)}")
+        return ProbeFailure(ErrorKind.NETWORK, f"TLS failure with {run.host}: {_short(detail)}")
+    return ProbeFailure(ErrorKind.NETWORK, f"network error with {run.host}: {_short(detail)}")
 
 
 def _root_cause(exc: BaseException) -> BaseException:
@@ -142,20 +149,3 @@ def _root_cause(exc: BaseException) -> BaseException:
         if isinstance(seen, OSError):
             deepest = seen
     return deepest
-
-
-def retry_after_seconds(value: str | None) -> float | None:
-    """Retry-After is seconds or an HTTP date; anything else is ignored."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())

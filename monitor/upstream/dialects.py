@@ -9,6 +9,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from monitor.catalog import Credentials, Endpoint
+from monitor.core.models import ErrorKind
+from monitor.upstream.bounds import header_value
+from monitor.upstream.classify import ProbeFailure
 
 
 @dataclass(frozen=True)
@@ -19,7 +22,8 @@ class Request:
 
 
 def build_request(endpoint: Endpoint, creds: Credentials, payload: dict[str, Any]) -> Request:
-    """Turn an OpenAI-shaped payload (without `model`) into this endpoint's request."""
+    """Turn an OpenAI-shaped payload (without `model`) into this endpoint's request; a key
+    that cannot go in a header is a ProbeFailure naming its variable."""
     url = f"{creds.url}/chat/completions"
     headers = {"accept": "text/event-stream", "user-agent": "oss-monitor/0.1"}
     body = dict(payload)
@@ -32,5 +36,9 @@ def build_request(endpoint: Endpoint, creds: Credentials, payload: dict[str, Any
     # openai and cloudflare differ only in the base URL (account id), resolved in the catalogue.
     body["model"] = endpoint.model
     if creds.api_key:
-        headers["authorization"] = f"Bearer {creds.api_key}"
+        try:
+            key = header_value(creds.api_key, endpoint.api_key_env or "the key variable")
+        except ValueError as exc:  # httpx would raise UnicodeEncodeError mid-round
+            raise ProbeFailure(ErrorKind.AUTH, str(exc)) from None
+        headers["authorization"] = f"Bearer {key}"
     return Request(url, headers, body)

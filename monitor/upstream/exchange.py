@@ -6,7 +6,6 @@ Timing follows design.md: t0 is when the request headers start going out on the 
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -19,6 +18,7 @@ import anyio
 import httpx
 
 from monitor.core.models import ErrorKind, ProbeKind, ProbeResult, ProbeSettings
+from monitor.upstream import bounds
 from monitor.upstream.classify import (
     ProbeFailure,
     describe_body,
@@ -27,7 +27,7 @@ from monitor.upstream.classify import (
     transport_failure,
 )
 from monitor.upstream.client import read_capped
-from monitor.upstream.redact import redact
+from monitor.upstream.sse import Decoder, LineTooLong
 from monitor.upstream.timing import Stamped, Timeline
 
 RATE_LIMIT_HEADER = "ratelimit"
@@ -55,10 +55,13 @@ class Exchange:
     tool_calls: dict[int, dict[str, str]] = field(default_factory=dict)
     failure: ProbeFailure | None = None
     received: int = 0  # stream bytes read so far
-    pending: bytearray = field(default_factory=bytearray)  # an unfinished SSE line
     timeline: Timeline = field(default_factory=Timeline)
     # Sees every parsed chunk (the router translating the stream for another API).
     listener: Callable[[dict[str, Any]], None] | None = None
+    sse: Decoder = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.sse = Decoder(self.settings.max_line_bytes)
 
     async def trace(self, event: str, info: Mapping[str, Any]) -> None:
         if event == "connection.connect_tcp.started":
@@ -85,7 +88,7 @@ class Exchange:
         return self.timeline.moment().at
 
     def feed(self, chunk: bytes) -> bool:
-        """Parse the SSE lines a chunk completes, within the size caps; True at [DONE]."""
+        """Handle the SSE events a chunk completes, within the size caps; True at [DONE]."""
         self.timeline.delivered()
         self.received += len(chunk)
         if self.received > self.settings.max_stream_bytes:
@@ -93,21 +96,24 @@ class Exchange:
                 ErrorKind.BAD_RESPONSE,
                 f"the stream exceeded {self.settings.max_stream_bytes >> 20} MiB; stopped reading",
             )
-        self.pending += chunk
-        while (cut := self.pending.find(b"\n")) >= 0:
-            _check_line_size(cut, self)
-            line = bytes(self.pending[:cut]).rstrip(b"\r")
-            del self.pending[: cut + 1]
-            if _handle_line(line, self):
-                return True
-        _check_line_size(len(self.pending), self)
-        return False
+        with self._line_cap():
+            return any(_handle(item, self) for item in self.sse.feed(chunk))
 
     def feed_end(self) -> None:
-        """The connection closed: a last line without a newline still counts."""
-        if self.pending.strip():
-            _handle_line(bytes(self.pending).strip(), self)
-        self.pending.clear()
+        """The connection closed: a last line or event without its ending still counts."""
+        with self._line_cap():
+            any(_handle(item, self) for item in self.sse.end())
+
+    @contextmanager
+    def _line_cap(self) -> Iterator[None]:
+        try:
+            yield
+        except LineTooLong:
+            raise ProbeFailure(
+                ErrorKind.BAD_RESPONSE,
+                f"one stream line exceeded {self.settings.max_line_bytes >> 10} KiB; "
+                "stopped reading",
+            ) from None
 
     def token(self, answer: bool) -> None:
         arrival = self.timeline.token(answer)
@@ -133,7 +139,7 @@ class Exchange:
             ok=failure is None,
             error=failure.kind if failure else None,
             status=self.status,
-            message=redact(failure.message, secrets)[:300] if failure else "",
+            message=bounds.text(failure.message, secrets) if failure else "",
             headers_ms=self._ms(self.headers_at),
             ttft_ms=self._ms(self.first_at),
             ttfa_ms=self._ms(answer.at if answer else None),
@@ -143,7 +149,7 @@ class Exchange:
             clock=self.timeline.clock,
             new_connection=self.new_connection if self.t0 is not None else None,
             retry_after_s=failure.retry_after_s if failure else None,
-            rate_limit={k: redact(v, secrets) for k, v in self.rate_limit.items()},
+            rate_limit=bounds.headers(self.rate_limit.items(), secrets),
         )
 
     def verdict(self) -> ProbeFailure | None:
@@ -190,49 +196,49 @@ async def read_stream(response: httpx.Response, run: Exchange) -> None:
     run.feed_end()
 
 
-def _check_line_size(size: int, run: Exchange) -> None:
-    if size > run.settings.max_line_bytes:
-        raise ProbeFailure(
-            ErrorKind.BAD_RESPONSE,
-            f"one stream line exceeded {run.settings.max_line_bytes >> 10} KiB; stopped reading",
-        )
-
-
-def _handle_line(line: bytes, run: Exchange) -> bool:
-    """Handle one SSE line; True once the stream says [DONE]."""
-    if not line.startswith(b"data:"):
-        if line.lstrip().startswith((b"<", b"{")) and run.chunks == 0:
+def _handle(item: bytes | str, run: Exchange) -> bool:
+    """Handle one event's data (or a line that is not SSE); True once the stream says [DONE]."""
+    if isinstance(item, bytes):
+        if run.chunks == 0:
             raise ProbeFailure(
-                ErrorKind.BAD_RESPONSE, f"HTTP 200 but {describe_body(line)} instead of a stream"
+                ErrorKind.BAD_RESPONSE, f"HTTP 200 but {describe_body(item)} instead of a stream"
             )
-        return False  # blank lines, `event:` and `: keep-alive` comments
-    data = line[5:].strip()
-    if data == b"[DONE]":
+        return False
+    if item.strip() == "[DONE]":
         run.finished = run.finished or run.chunks > 0
         return True
-    try:
-        chunk = json.loads(data)
-    except ValueError:
-        raise ProbeFailure(ErrorKind.BAD_RESPONSE, "broken JSON in the event stream") from None
+    chunk = _json(item, "broken JSON in the event stream")
     if not isinstance(chunk, dict):
         raise ProbeFailure(ErrorKind.BAD_RESPONSE, "an event in the stream is not a JSON object")
     _handle_chunk(chunk, run)
     return False
 
 
+def _json(raw: bytes | str, broken: str) -> Any:
+    try:
+        return bounds.loads(raw)
+    except bounds.TooDeep as exc:
+        raise ProbeFailure(ErrorKind.BAD_RESPONSE, f"{broken} ({exc})") from None
+    except ValueError:
+        raise ProbeFailure(ErrorKind.BAD_RESPONSE, broken) from None
+
+
 def _handle_chunk(chunk: dict[str, Any], run: Exchange) -> None:
-    if "error" in chunk:
+    if chunk.get("error"):  # healthy chunks of some providers carry `"error": null`
         kind, message = error_from_json(chunk)
         raise ProbeFailure(kind or ErrorKind.SERVER, f"error inside the stream: {message}")
     if run.listener is not None:
         run.listener(chunk)
-    usage = chunk.get("usage") or (chunk.get("x_groq") or {}).get("usage")
-    if isinstance(usage, dict) and isinstance(usage.get("completion_tokens"), int):
-        run.usage_tokens = usage["completion_tokens"]
+    groq = chunk.get("x_groq")
+    usage = chunk.get("usage") or (groq.get("usage") if isinstance(groq, dict) else None)
+    if isinstance(usage, dict) and (tokens := bounds.count(usage.get("completion_tokens"))):
+        run.usage_tokens = tokens
     for choice in chunk.get("choices") or []:
         if not isinstance(choice, dict):
             continue
-        delta = choice.get("delta") or choice.get("message") or {}
+        delta = choice.get("delta") or choice.get("message")
+        if not isinstance(delta, dict):
+            delta = {}
         if _carries_text(delta) or _collect_tool_calls(delta, run):
             run.token(answer=_is_answer(delta))
         if choice.get("finish_reason"):
@@ -262,7 +268,9 @@ def _collect_tool_calls(delta: dict[str, Any], run: Exchange) -> bool:
         index = call.get("index", position)
         index = index if isinstance(index, int) else position
         slot = run.tool_calls.setdefault(index, {"name": "", "arguments": ""})
-        function = call.get("function") or {}
+        function = call.get("function")
+        if not isinstance(function, dict):
+            continue
         if isinstance(function.get("name"), str):
             slot["name"] += function["name"]
         if isinstance(function.get("arguments"), str):
@@ -272,10 +280,7 @@ def _collect_tool_calls(delta: dict[str, Any], run: Exchange) -> bool:
 
 def read_whole_completion(raw: bytes, run: Exchange) -> None:
     """Some servers ignore `stream: true` and answer with one JSON completion."""
-    try:
-        chunk = json.loads(raw)
-    except ValueError:
-        raise ProbeFailure(ErrorKind.BAD_RESPONSE, "HTTP 200 but the JSON body is broken") from None
+    chunk = _json(raw, "HTTP 200 but the JSON body is broken")
     if not isinstance(chunk, dict) or not (chunk.get("choices") or chunk.get("error")):
         raise ProbeFailure(ErrorKind.BAD_RESPONSE, "HTTP 200 but the JSON body is not a completion")
     _handle_chunk(chunk, run)

@@ -368,5 +368,5 @@ async def test_slower_than_the_budget_under_load(run_fleet: Start, store: Store)
 def test_hostile_modes_are_all_exercised() -> None:
     """A new fleet mode needs a case here (or in a test above)."""
     covered = {c.profile["mode"] for c in CASES.values() if "mode" in c.profile}
-    covered |= {"huge_chunk", "endless", "redirect", "normal"}
+    covered |= {"huge_chunk", "endless", "redirect", "normal", "raw"}  # raw: wire.py users
     assert set(get_args(Mode)) == covered

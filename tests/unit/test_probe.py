@@ -13,7 +13,7 @@ import respx
 from monitor.catalog import Endpoint
 from monitor.core.models import ErrorKind, ProbeKind, ProbeResult, ProbeSettings
 from monitor.probe import probe
-from monitor.upstream.classify import retry_after_seconds
+from monitor.upstream.bounds import wait_seconds as retry_after_seconds
 from monitor.upstream.client import make_client
 from monitor.upstream.redact import redact
 

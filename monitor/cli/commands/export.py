@@ -171,14 +171,22 @@ def _print_list() -> None:
 
 def _choose(args: argparse.Namespace) -> tuple[Endpoint, str]:
     """The endpoint to export and, if it should be refused without --force, why."""
-    from monitor.catalog import load_catalog
+    from monitor.catalog import load_catalog, resolve
     from monitor.core.models import ANSWERING, UNUSABLE
     from monitor.export import ExportError
+    from monitor.ranking import compute
     from monitor.report import standings
-    from monitor.store import Store
+    from monitor.store import Store, StoreError
 
     catalog = load_catalog(args.providers)
-    stats = standings(catalog.enabled(), Store(args.db, create=False), os.environ, args.window)
+    try:
+        stats = standings(catalog.enabled(), Store(args.db, create=False), os.environ, args.window)
+    except StoreError:
+        if not args.endpoint:  # choosing the best needs probes
+            raise
+        # A named endpoint needs no store: it is exported as "not probed yet".
+        missing = {e.id: resolve(e, os.environ).missing for e in catalog.enabled()}
+        stats = compute(catalog.enabled(), [], missing)
     if args.endpoint:
         try:
             endpoint = catalog.get(args.endpoint)

@@ -13,6 +13,7 @@ from monitor.cli import args as a
 from monitor.cli.args import EXIT_OK, EXIT_UNHEALTHY, UsageError
 from monitor.cli.load import load_catalog_from, open_store, select, settings_from, standings
 from monitor.cli.output import console, ms, outcome_json, print_rank, print_round, summary_line
+from monitor.core.format import markup
 
 if TYPE_CHECKING:
     from monitor.catalog import Endpoint
@@ -148,17 +149,17 @@ def probe_forever(
             else:
                 screen.print(
                     f"{r.started_at:%H:%M:%S} [red]{r.error}[/] {r.endpoint_id:<24} "
-                    f"{r.kind.value:<5} {r.message}"
+                    f"{r.kind.value:<5} {markup(r.message)}"
                 )
         elif isinstance(event, ProbeSkipped):
-            screen.print(f"[dim]skip {event.endpoint_id}: {event.reason}[/]")
+            screen.print(f"[dim]skip {event.endpoint_id}: {markup(event.reason)}[/]")
 
     async def summarise() -> None:
         every = max(30.0, schedule.interval_s)
         while True:
             await anyio.sleep(every)
             stats = await anyio.to_thread.run_sync(standings, endpoints, store, env, "15m")
-            screen.print(f"[bold]{summary_line(stats)}[/]")
+            screen.print(f"[bold]{markup(summary_line(stats))}[/]")
 
     async def run() -> None:
         with anyio.move_on_after(seconds if seconds else math.inf):

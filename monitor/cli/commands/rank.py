@@ -11,6 +11,7 @@ from monitor.cli import args as a
 from monitor.cli.args import EXIT_OK, EXIT_UNHEALTHY
 from monitor.cli.load import load_catalog_from, open_store, standings
 from monitor.cli.output import console, ms, print_rank
+from monitor.core.format import markup
 
 if TYPE_CHECKING:
     from monitor.catalog import Endpoint
@@ -79,8 +80,8 @@ def rank_by_prober(endpoints: list[Endpoint], store: Store, args: argparse.Names
         table.add_column(name, justify="left" if name in left else "right")
     for prober, s in rows:
         table.add_row(
-            s.id, prober, probers[prober] or "", s.state.value.replace("_", "-"), s.uptime_text(),
-            ms(s.ttft_p50_ms), ms(s.ttft_p95_ms), ms(s.tokens_per_s),
+            s.id, markup(prober), markup(probers[prober] or ""), s.state.value.replace("_", "-"),
+            s.uptime_text(), ms(s.ttft_p50_ms), ms(s.ttft_p95_ms), ms(s.tokens_per_s),
         )  # fmt: skip
     console().print(table)
     return EXIT_OK if rows else EXIT_UNHEALTHY

@@ -25,6 +25,7 @@ from textual_plotext import PlotextPlot
 from textual_plotext.plot import Plot
 
 from monitor.catalog import Endpoint
+from monitor.core.format import printable
 from monitor.core.models import EndpointStats, parse_window
 from monitor.scheduler import budget_limits, min_interval
 from monitor.store import Probe, as_utc
@@ -191,7 +192,7 @@ class EndpointScreen(Screen[None]):
                 cells.ms(p.ttft_ms),
                 cells.ms(p.total_ms),
                 cells.ms(p.tokens_per_s),
-                p.message or "",
+                Text(printable(p.message or "")),  # a str cell would be read as markup
             )
 
     def _quota(self, detail: Detail) -> Text:
@@ -212,7 +213,7 @@ class EndpointScreen(Screen[None]):
         else:
             text.append("\n")
             for name, value in json.loads(headers).items():
-                text.append(f"  {name}: {value}\n")
+                text.append(f"  {printable(name)}: {printable(value)}\n")
         return text
 
     def _entry(self) -> Text:
