@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from monitor.core.models import EndpointStats
+    from monitor.core.models import EndpointStats, ProbeResult
     from monitor.scheduler import Outcome
 
 PER: dict[str | int, str] = {
@@ -92,7 +92,7 @@ def print_round(outcomes: Sequence[Outcome]) -> None:
             ms(r.total_ms),
             ms(r.tokens_per_s),
             str(r.output_tokens or "-"),
-            r.message,
+            r.message or _verdict(r),
         )
     screen = console()
     screen.print(table)
@@ -103,6 +103,19 @@ def print_round(outcomes: Sequence[Outcome]) -> None:
             "No endpoint answered and keys are missing: set one of the variables named above "
             "(`oss-monitor providers` lists them all), or see it work with `oss-monitor demo`."
         )
+
+
+def _verdict(result: ProbeResult) -> str:
+    """A quality probe's verdict, for the round's note column (the answer is escaped: it is
+    the provider's text, not our markup)."""
+    from rich.markup import escape
+
+    item = result.quality
+    if item is None:
+        return ""
+    if item.passed:
+        return f"{item.task_id}: right"
+    return escape(f"{item.task_id}: {item.failure}, expected {item.expected}, got {item.received}")
 
 
 def summary_line(stats: Sequence[EndpointStats]) -> str:
@@ -118,11 +131,19 @@ def summary_line(stats: Sequence[EndpointStats]) -> str:
     return f"── {datetime.now():%H:%M:%S}  {states} · {lead}"
 
 
+def _quality(stats: EndpointStats) -> str:
+    """Share of right answers: red when significantly below the best endpoint's."""
+    if stats.quality is None:
+        return "-"
+    return f"[red]{stats.quality.short()}[/]" if stats.quality.below else stats.quality.short()
+
+
 def print_rank(stats: Sequence[Any], window: str) -> None:
     from rich.table import Table
 
     table = Table(title=f"ranking over {window}", title_justify="left")
-    for name in ("#", "endpoint", "state", "uptime", "TTFT p50", "p95", "total p50", "tok/s"):
+    columns = ("#", "endpoint", "state", "uptime", "TTFT p50", "p95", "total p50", "tok/s")
+    for name in (*columns, "quality"):
         table.add_column(name, justify="left" if name in ("endpoint", "state") else "right")
     table.add_column("why")
     for s in stats:
@@ -135,6 +156,7 @@ def print_rank(stats: Sequence[Any], window: str) -> None:
             ms(s.ttft_p95_ms),
             ms(s.total_p50_ms),
             ms(s.tokens_per_s),
+            _quality(s),
             s.why,
             style=None if s.rank else "dim",
         )

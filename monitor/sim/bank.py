@@ -86,6 +86,34 @@ def reply(
     return answer
 
 
+def reply_to(body: dict[str, Any], rng: random.Random, flaws: Flaws) -> Reply | None:
+    """`reply` for a request body, whatever shape its messages have (None: not a bank item)."""
+    messages = body.get("messages")
+    if not isinstance(messages, list):
+        return None
+    return reply([m for m in messages if isinstance(m, dict)], rng, flaws)
+
+
+def deltas(answer: Reply, reasoning_field: str) -> list[dict[str, Any]]:
+    """A bank reply streamed a few characters a chunk, as tokens arrive."""
+    deltas: list[dict[str, Any]] = []
+    if reasoning_field == "none":  # reasoning inline, marked as the LM Studio style does
+        deltas.append({"content": f"<think>{answer.reasoning}</think>"})
+    else:
+        deltas.append({reasoning_field: answer.reasoning})
+    deltas += [{"content": answer.content[i : i + 4]} for i in range(0, len(answer.content), 4)]
+    if answer.tool_call:
+        name, arguments = answer.tool_call
+        call = {"index": 0, "id": "call_1", "type": "function",
+                "function": {"name": name, "arguments": ""}}  # fmt: skip
+        deltas.append({"tool_calls": [call]})
+        deltas += [
+            {"tool_calls": [{"index": 0, "function": {"arguments": arguments[i : i + 6]}}]}
+            for i in range(0, len(arguments), 6)
+        ]
+    return deltas
+
+
 def _draw(flaws: Flaws, roll: float) -> str | None:
     """Which flaw (if any) this reply has, from one uniform roll in [0, 1)."""
     for name, rate in flaws.model_dump().items():

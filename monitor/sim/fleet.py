@@ -31,6 +31,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from monitor.core.data import data_path
+from monitor.sim import bank
 
 FLEET_KEY_ENV = "OSS_FLEET_KEY"
 Mode = Literal[
@@ -92,6 +93,7 @@ class SimEndpoint(BaseModel):
     retry_after_s: float | None = None  # override the computed Retry-After
     outage: Outage | None = None
     broken_tools: bool = False
+    quality: bank.Flaws = bank.Flaws()  # how it answers the quality bank's tasks
     mode: Mode = "normal"
     error_status: int = Field(default=503, ge=400, le=599)  # what mode "status" answers
     redirect_to: str = "http://127.0.0.2:9/v1/chat"  # where mode "redirect" points
@@ -198,6 +200,7 @@ class Fleet:
             tools=bool(body.get("tools")),
             mode=mode,
             include_usage=bool((body.get("stream_options") or {}).get("include_usage")),
+            answer=bank.reply_to(body, self.rng, sim.quality),
         )
         if not body.get("stream"):
             await _sleep_until(arrived + plan.ttft + plan.tokens() / sim.tokens_per_s)
@@ -237,6 +240,7 @@ class _Plan:
     tools: bool
     mode: str
     include_usage: bool
+    answer: bank.Reply | None = None  # the request is a quality bank task: this is the reply
 
     def tokens(self) -> int:
         return self.sim.reasoning_tokens + self.sim.output_tokens
@@ -252,6 +256,8 @@ class _Plan:
 
     def _deltas(self) -> list[dict[str, Any]]:
         sim = self.sim
+        if self.answer is not None:
+            return bank.deltas(self.answer, sim.reasoning_field)
         deltas: list[dict[str, Any]] = []
         for i in range(sim.reasoning_tokens):
             text = "thinking " if i else "Okay, "
@@ -297,6 +303,7 @@ class _Plan:
             if self.mode == "cut" and i >= len(deltas) // 2:
                 raise ConnectionResetError("simulated mid-stream drop")
         finish = "tool_calls" if self.tools and not sim.broken_tools else "stop"
+        finish = self.answer.finish_reason if self.answer else finish
         yield self._chunk({}, finish)
         if sim.usage and self.include_usage:
             usage = {"prompt_tokens": 20, "completion_tokens": i, "total_tokens": 20 + i}

@@ -30,6 +30,7 @@ from monitor.upstream.client import read_capped
 from monitor.upstream.redact import redact
 
 RATE_LIMIT_HEADER = "ratelimit"
+KEPT_CHARS = 8192  # of the answer and the reasoning: enough to check a terse answer, bounded
 
 
 @dataclass
@@ -52,6 +53,9 @@ class Exchange:
     finished: bool = False
     rate_limit: dict[str, str] = field(default_factory=dict)
     tool_calls: dict[int, dict[str, str]] = field(default_factory=dict)
+    content: str = ""  # the answer's first KEPT_CHARS characters (the quality canary reads it)
+    reasoning: str = ""  # likewise
+    finish_reason: str | None = None
     failure: ProbeFailure | None = None
     received: int = 0  # stream bytes read so far
     pending: bytearray = field(default_factory=bytearray)  # an unfinished SSE line
@@ -224,8 +228,11 @@ def _handle_chunk(chunk: dict[str, Any], run: Exchange) -> None:
         delta = choice.get("delta") or choice.get("message") or {}
         if _carries_text(delta) or _collect_tool_calls(delta, run):
             run.token()
+            _keep_text(delta, run)
         if choice.get("finish_reason"):
             run.finished = True
+            if isinstance(choice["finish_reason"], str):
+                run.finish_reason = choice["finish_reason"][:32]
 
 
 def _carries_text(delta: dict[str, Any]) -> bool:
@@ -233,6 +240,16 @@ def _carries_text(delta: dict[str, Any]) -> bool:
         isinstance(delta.get(k), str) and delta[k] != ""
         for k in ("content", "reasoning", "reasoning_content")
     )
+
+
+def _keep_text(delta: dict[str, Any], run: Exchange) -> None:
+    """Keep the start of the answer and of the reasoning, whatever the stream's length."""
+    content = delta.get("content")
+    reasoning = delta.get("reasoning") or delta.get("reasoning_content")
+    if isinstance(content, str) and len(run.content) < KEPT_CHARS:
+        run.content = (run.content + content)[:KEPT_CHARS]
+    if isinstance(reasoning, str) and len(run.reasoning) < KEPT_CHARS:
+        run.reasoning = (run.reasoning + reasoning)[:KEPT_CHARS]
 
 
 def _collect_tool_calls(delta: dict[str, Any], run: Exchange) -> bool:
