@@ -92,7 +92,7 @@ def print_round(outcomes: Sequence[Outcome]) -> None:
             ms(r.total_ms),
             ms(r.tokens_per_s),
             str(r.output_tokens or "-"),
-            r.message or _verdict(r),
+            r.message or verdict_note(r),
         )
     screen = console()
     screen.print(table)
@@ -105,7 +105,7 @@ def print_round(outcomes: Sequence[Outcome]) -> None:
         )
 
 
-def _verdict(result: ProbeResult) -> str:
+def verdict_note(result: ProbeResult) -> str:
     """A quality probe's verdict, for the round's note column (the answer is escaped: it is
     the provider's text, not our markup)."""
     from rich.markup import escape

@@ -12,7 +12,15 @@ from typing import TYPE_CHECKING
 from monitor.cli import args as a
 from monitor.cli.args import EXIT_OK, EXIT_UNHEALTHY, UsageError
 from monitor.cli.load import load_catalog_from, open_store, select, settings_from, standings
-from monitor.cli.output import console, ms, outcome_json, print_rank, print_round, summary_line
+from monitor.cli.output import (
+    console,
+    ms,
+    outcome_json,
+    print_rank,
+    print_round,
+    summary_line,
+    verdict_note,
+)
 
 if TYPE_CHECKING:
     from monitor.catalog import Endpoint
@@ -150,7 +158,7 @@ def probe_forever(
                 screen.print(
                     f"{r.started_at:%H:%M:%S} [green]ok[/]  {r.endpoint_id:<24} {r.kind.value:<5} "
                     f"TTFT {ms(r.ttft_ms):>6} ms  total {ms(r.total_ms):>6} ms  "
-                    f"{ms(r.tokens_per_s):>5} tok/s"
+                    f"{ms(r.tokens_per_s):>5} tok/s  {verdict_note(r)}"
                 )
             else:
                 screen.print(
