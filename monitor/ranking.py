@@ -3,7 +3,8 @@
 No I/O of any kind. The order puts reliable endpoints first, then fast ones:
 state now > uptime > time to first token > decode speed > price; except that an endpoint
 whose answers are significantly more often wrong than the best endpoint's (the quality
-canary, `quality_stats.significantly_below`) ranks after every endpoint that is not.
+canary, `quality_stats.significantly_below`) ranks after every endpoint that is not, even
+one that is down now: a confidently wrong answer costs more than none.
 """
 
 from __future__ import annotations
