@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
 from monitor.core.format import printable
-from monitor.core.models import EndpointStats, ErrorKind, ProbeKind, Sample
+from monitor.core.models import SIDE_KINDS, EndpointStats, ErrorKind, Sample
 
 UP, DOWN = "up", "down"
 BEST = "__best__"  # the key under which the best endpoint's id is remembered
@@ -46,7 +46,7 @@ def transitions(
     alerts: list[Alert] = []
     memory: dict[str, str] = {}
     for s in stats:
-        chat = [x for x in recent.get(s.id, ()) if x.kind != ProbeKind.TOOLS]
+        chat = [x for x in recent.get(s.id, ()) if x.kind not in SIDE_KINDS]
         # A missing or refused key is the user's problem, not the provider going down.
         chat = [x for x in chat if x.error not in (ErrorKind.NO_KEY, ErrorKind.AUTH)]
         before = remembered.get(s.id, UP)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from prometheus_client.core import GaugeHistogramMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector, CollectorRegistry
 
-from monitor.core.models import ANSWERING, ProbeKind, Sample
+from monitor.core.models import ANSWERING, SIDE_KINDS, Sample
 
 if TYPE_CHECKING:
     from monitor.catalog import Endpoint
@@ -106,6 +106,21 @@ class StoreCollector(Collector):
             "when the endpoint was last probed (Unix time)",
             lambda s: s.last_probe_at.timestamp() if s.last_probe_at else None,
         )
+        yield gauge(
+            "quality_accuracy_ratio",
+            f"share of quality-canary answers that were right over {self.window}",
+            lambda s: s.quality.ratio if s.quality else None,
+        )
+        yield gauge(
+            "quality_samples",
+            f"quality-canary answers checked over {self.window}",
+            lambda s: s.quality.total if s.quality else 0,
+        )
+        yield gauge(
+            "quality_answers_wrong",
+            "1 when the endpoint answers significantly worse than the best one (demoted)",
+            lambda s: bool(s.quality and s.quality.below),
+        )
         yield _errors(view)
         yield _histogram("ttft_seconds", "time to first token", view, "ttft_ms")
         yield _histogram("total_seconds", "whole answer time", view, "total_ms")
@@ -139,7 +154,7 @@ def _histogram(name: str, doc: str, view: View, field: str) -> GaugeHistogramMet
     values: dict[str, list[float]] = {}
     for sample in view.samples:
         value = getattr(sample, field)
-        if sample.ok and sample.kind != ProbeKind.TOOLS and value is not None:
+        if sample.ok and sample.kind not in SIDE_KINDS and value is not None:
             values.setdefault(sample.endpoint_id, []).append(value / 1000)
     for endpoint_id, seconds in sorted(values.items()):
         if endpoint_id not in names:

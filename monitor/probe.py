@@ -16,8 +16,9 @@ from urllib.parse import urlsplit
 import anyio
 import httpx
 
+from monitor import quality
 from monitor.catalog import Endpoint, resolve
-from monitor.core.models import ErrorKind, ProbeKind, ProbeResult, ProbeSettings
+from monitor.core.models import ErrorKind, ProbeKind, ProbeResult, ProbeSettings, QualityItem
 from monitor.upstream.classify import ProbeFailure
 from monitor.upstream.dialects import build_request
 from monitor.upstream.exchange import Exchange, read_head, read_stream
@@ -63,7 +64,9 @@ async def probe(
     env: Mapping[str, str],
     settings: ProbeSettings,
     kind: ProbeKind = ProbeKind.CHAT,
+    counter: int = 0,
 ) -> ProbeResult:
+    """`counter`: how many quality probes of this endpoint came before (picks the bank item)."""
     started_at = datetime.now(UTC)
     creds = resolve(endpoint, env)
     if creds.missing:
@@ -75,6 +78,8 @@ async def probe(
             error=ErrorKind.NO_KEY,
             message=f"set {' and '.join(creds.missing)} to probe this endpoint",
         )
+    task = quality.pick(endpoint.id, counter) if kind is ProbeKind.QUALITY else None
+    body = quality.payload(task, max(settings.max_tokens, quality.MAX_TOKENS)) if task else None
     secrets = [creds.api_key] if creds.api_key else []
     run = Exchange(kind=kind, settings=settings, host=urlsplit(creds.url).hostname or "")
     now = anyio.current_time()
@@ -82,7 +87,7 @@ async def probe(
         with anyio.CancelScope(deadline=now + settings.first_token_s) as first_scope:
             run.first_scope = first_scope
             with run.catching():
-                request = build_request(endpoint, creds, payload(kind, settings))
+                request = build_request(endpoint, creds, body or payload(kind, settings))
                 await _exchange(client, request.url, request.headers, request.body, run)
     if first_scope.cancelled_caught or total_scope.cancelled_caught:
         if run.first_at is None:
@@ -93,9 +98,28 @@ async def probe(
             run.failure = ProbeFailure(
                 ErrorKind.TIMEOUT, f"the stream did not end within {settings.total_s:g} s"
             )
-    if kind is ProbeKind.TOOLS and run.failure is None and run.verdict() is None:
+    answered = run.failure is None and run.verdict() is None
+    if kind is ProbeKind.TOOLS and answered:
         run.failure = check_tool_calls(run.tool_calls)
-    return run.result(endpoint.id, started_at, secrets)
+    result = run.result(endpoint.id, started_at, secrets)
+    if task is not None and answered:
+        # A wrong answer is still an answer: `ok` stays the transport's verdict.
+        verdict = quality.check(task, answer_of(run))
+        result.quality = QualityItem.model_validate(verdict.model_dump(mode="json"))
+    return result
+
+
+def answer_of(run: Exchange) -> quality.Answer:
+    calls = [
+        quality.ToolCall(name=call["name"], arguments=call["arguments"])
+        for _, call in sorted(run.tool_calls.items())
+    ]
+    return quality.Answer(
+        content=run.content,
+        reasoning=run.reasoning,
+        tool_calls=calls,
+        finish_reason=run.finish_reason,
+    )
 
 
 async def _exchange(

@@ -1,7 +1,10 @@
 """Ranking: pure functions from stored samples to per-endpoint stats, a score and a "why".
 
 No I/O of any kind. The order puts reliable endpoints first, then fast ones:
-state now > uptime > time to first token > decode speed > price.
+state now > uptime > time to first token > decode speed > price; except that an endpoint
+whose answers are significantly more often wrong than the best endpoint's (the quality
+canary, `quality_stats.significantly_below`) ranks after every endpoint that is not, even
+one that is down now: a confidently wrong answer costs more than none.
 """
 
 from __future__ import annotations
@@ -9,12 +12,15 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 
+from monitor import quality_stats
 from monitor.catalog import Endpoint
 from monitor.core.format import printable
 from monitor.core.models import (
     MIN_SAMPLES,
+    SIDE_KINDS,
     SPARK_POINTS,
     STATE_WEIGHT,
+    Accuracy,
     EndpointStats,
     ErrorKind,
     ProbeKind,
@@ -64,12 +70,14 @@ def compute(
     missing: Mapping[str, tuple[str, ...]] | None = None,
     window_label: str = "1h",
     tallies: Mapping[str, Tally] | None = None,
+    quality: Mapping[str, tuple[int, int]] | None = None,
 ) -> list[EndpointStats]:
     """Stats for every endpoint, best first.
 
     `missing` maps endpoint id -> unset env vars.
     With `tallies` (the store's fast path for big windows), counts and percentiles come from
     them and `samples` need only hold each endpoint's latest probes (see Store.latest).
+    `quality` maps endpoint id -> (passed, total) quality verdicts in the window.
     """
     missing = missing or {}
     by_endpoint: dict[str, list[Sample]] = {}
@@ -85,7 +93,8 @@ def compute(
         )
         for e in endpoints
     ]
-    stats.sort(key=lambda s: (not s.eligible, -s.score, s.id))
+    _judge_answers(stats, quality or {})
+    stats.sort(key=lambda s: (not s.eligible, _answers_wrong(s), -s.score, s.id))
     rank = 0
     for s in stats:
         if s.eligible:
@@ -101,8 +110,8 @@ def _stats(
     window_label: str,
     tally: Tally | None,
 ) -> EndpointStats:
-    chat = [s for s in samples if not _is_tools(s)]
-    tools = [s for s in samples if _is_tools(s)]
+    chat = [s for s in samples if not _is_side(s)]
+    tools = [s for s in samples if s.kind == ProbeKind.TOOLS]
     stats = EndpointStats(endpoint=endpoint, state=State.PENDING, missing=missing)
     tally = tally or Tally(0, 0, [], [], [])
     stats.ok = tally.ok
@@ -132,15 +141,42 @@ def _stats(
     return stats
 
 
-def _is_tools(sample: Sample) -> bool:
+def _is_side(sample: Sample) -> bool:
     # Real traffic through the router counts like a chat probe: same timing definitions.
-    return sample.kind == ProbeKind.TOOLS
+    return sample.kind in SIDE_KINDS
+
+
+def _answers_wrong(s: EndpointStats) -> bool:
+    """Wrong answers are worse than slow ones: such endpoints rank after all the others."""
+    return s.quality is not None and bool(s.quality.below)
+
+
+def _judge_answers(stats: list[EndpointStats], counts: Mapping[str, tuple[int, int]]) -> None:
+    """Each endpoint's accuracy; those significantly below the best one's say so in their why.
+
+    With too few verdicts (on either side) nobody is judged: a few unlucky answers never
+    punish an endpoint."""
+    best = quality_stats.reference(counts[s.id] for s in stats if s.id in counts)
+    for s in stats:
+        passed, total = counts.get(s.id, (0, 0))
+        if not total:
+            continue
+        low, high = quality_stats.wilson(passed, total)
+        below = ""
+        if best is not None and quality_stats.significantly_below(passed, total, *best):
+            below = f"{100 * passed / total:.0f}% of {total} vs {100 * best[0] / best[1]:.0f}%"
+        text = quality_stats.accuracy_text(passed, total)
+        s.quality = Accuracy(passed, total, low, high, text, below)
+        if below and s.eligible:
+            s.why = f"answers wrong: {below}, {s.why}"
+        elif s.eligible and total >= quality_stats.MIN_SAMPLES:
+            s.why += f", answers right {s.quality.short()}"
 
 
 def _tally(samples: list[Sample]) -> Tally:
     """Counts and latency histograms of one endpoint's samples (the exact, small-window path)."""
     # `auth` is the user's key, not the provider being down: it does not count against uptime.
-    counted = [s for s in samples if not _is_tools(s) and s.error != ErrorKind.AUTH]
+    counted = [s for s in samples if not _is_side(s) and s.error != ErrorKind.AUTH]
     ok = [s for s in counted if s.ok]
     return Tally(
         ok=len(ok),

@@ -29,4 +29,5 @@ def standings(
     since = (now or datetime.now(UTC)) - parse_window(window)
     missing = {e.id: resolve(e, env).missing for e in endpoints}
     latest = store.latest(since, [e.id for e in endpoints], prober)
-    return compute(endpoints, latest, missing, window, tallies=store.tallies(since, prober))
+    tallies, quality = store.tallies(since, prober), store.quality_counts(since, prober)
+    return compute(endpoints, latest, missing, window, tallies=tallies, quality=quality)

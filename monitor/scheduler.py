@@ -31,6 +31,8 @@ from monitor.upstream.client import make_client
 class ScheduleSettings(BaseModel):
     interval_s: float = Field(default=60.0, gt=0, description="base cadence of chat probes")
     tools_every: int = Field(default=10, ge=1, description="one tool-call probe per N probes")
+    quality_every: int = Field(default=10, ge=0, description="one quality probe per N; 0: never")
+    quality_tight: bool = Field(default=False, description="quality probes on tight budgets too")
     budget_fraction: float = Field(default=0.05, gt=0, le=1)
     # Enough for a whole round of a large catalogue to start at once.
     concurrency: int = Field(default=256, ge=1)
@@ -73,6 +75,17 @@ def budget_limits(endpoint: Endpoint, fraction: float) -> tuple[tuple[int, int],
         return ()
     pairs = ((60, quota.rpm), (3600, quota.rph), (86400, quota.rpd))
     return tuple((window, max(1, math.floor(n * fraction))) for window, n in pairs if n)
+
+
+# A budget that allows no more than one probe every 10 minutes is tight: one quality probe in
+# 10 would take a chat probe's slot every ~2 hours and need days to judge the answers.
+TIGHT_INTERVAL_S = 600.0
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def tight(endpoint: Endpoint, settings: ScheduleSettings) -> bool:
+    """Too small a budget to spend on quality probes unless asked (`quality_tight`)."""
+    return min_interval(endpoint, settings) > TIGHT_INTERVAL_S
 
 
 def min_interval(endpoint: Endpoint, settings: ScheduleSettings) -> float:
@@ -178,6 +191,9 @@ class Scheduler:
         self._wake: dict[str, anyio.Event] = {}
         self._reserve: Batcher[Claim, Grant] = Batcher(self.store.reserve)
         self._finish: Batcher[Finished, None] = Batcher(self.store.finish)
+        self._quality_asked: set[str] = set()  # their next probe is a quality one
+        self._quality_done: dict[str, int] | None = None  # quality probes so far, per endpoint
+        self._quality_lock = anyio.Lock()
 
     # -- control (called from the same event loop, e.g. by the dashboard)
 
@@ -197,6 +213,11 @@ class Scheduler:
         for key, wake in self._wake.items():
             if endpoint_id in (None, key):
                 wake.set()
+
+    def quality_now(self, endpoint_id: str | None = None) -> None:
+        """One quality probe of one endpoint (or all) at once, budget permitting, tight or not."""
+        self._quality_asked |= {e.id for e in self.endpoints if endpoint_id in (None, e.id)}
+        self.probe_now(endpoint_id)
 
     # -- modes
 
@@ -231,15 +252,28 @@ class Scheduler:
         count = 0
         while True:
             await self.running.wait()
-            # The second probe checks tool calls early; then one in every `tools_every`.
-            tools = count % self.settings.tools_every == 1 % self.settings.tools_every
-            kind = ProbeKind.TOOLS if tools and count > 0 else ProbeKind.CHAT
-            outcome = await self._isolated(endpoint, kind)
+            outcome = await self._isolated(endpoint, self.kind_for(endpoint, count))
             count += 1
             await self._sleep(endpoint.id, self._delay(endpoint, outcome))
 
+    def kind_for(self, endpoint: Endpoint, count: int) -> ProbeKind:
+        """The second probe checks tool calls early; then one in every `tools_every`. The
+        last of every `quality_every` checks an answer, unless the budget is tight."""
+        s = self.settings
+        if endpoint.id in self._quality_asked:
+            self._quality_asked.discard(endpoint.id)
+            return ProbeKind.QUALITY
+        if count > 0 and count % s.tools_every == 1 % s.tools_every:
+            return ProbeKind.TOOLS
+        quality = s.quality_every > 0 and count % s.quality_every == s.quality_every - 1
+        if quality and (s.quality_tight or not tight(endpoint, s)):
+            return ProbeKind.QUALITY
+        return ProbeKind.CHAT
+
     async def _sleep(self, endpoint_id: str, seconds: float) -> None:
         wake = self._wake[endpoint_id] = anyio.Event()
+        if endpoint_id in self._quality_asked:  # asked while its last probe was in flight
+            return
         with anyio.move_on_after(seconds):
             await wake.wait()
 
@@ -295,9 +329,10 @@ class Scheduler:
             if grant.probe_id is None:
                 self._emit(ProbeSkipped(endpoint.id, grant.refused))
                 return Outcome(endpoint.id, kind, skipped=grant.refused)
+            counter = await self._quality_counter(endpoint.id) if kind is ProbeKind.QUALITY else 0
             async with self.limiter:
                 self._emit(ProbeStarted(endpoint.id, kind))
-                result = await self._probe(endpoint, kind)
+                result = await self._probe(endpoint, kind, counter)
             failures = 0 if result.ok else grant.consecutive_failures + 1
             await self._finish.submit(
                 Finished(grant.probe_id, result, self._not_before(endpoint, result, failures))
@@ -307,18 +342,29 @@ class Scheduler:
         finally:
             self.in_flight.discard(endpoint.id)
 
-    async def _probe(self, endpoint: Endpoint, kind: ProbeKind) -> ProbeResult:
+    async def _probe(self, endpoint: Endpoint, kind: ProbeKind, counter: int) -> ProbeResult:
         """The probe itself; an unexpected error in it is this probe's failure, `internal`,
         so the round goes on and the reserved row is finished like any other."""
         started_at = datetime.now(UTC)
         try:
-            return await probe(self.client, endpoint, self.env, self.probe_settings, kind)
+            return await probe(self.client, endpoint, self.env, self.probe_settings, kind, counter)
         except Exception as exc:
             why = await anyio.to_thread.run_sync(crash.record, exc, f"probing {endpoint.id}")
             return ProbeResult(
                 endpoint_id=endpoint.id, kind=kind, started_at=started_at, ok=False,
                 error=ErrorKind.INTERNAL, message=why,
             )  # fmt: skip
+
+    async def _quality_counter(self, endpoint_id: str) -> int:
+        """How many quality probes of this endpoint came before (so the bank rotates across
+        runs): the store's count, read once, then counted here."""
+        async with self._quality_lock:
+            if self._quality_done is None:
+                counts = await anyio.to_thread.run_sync(self.store.quality_counts, EPOCH)
+                self._quality_done = {key: total for key, (_, total) in counts.items()}
+        done = self._quality_done.get(endpoint_id, 0)
+        self._quality_done[endpoint_id] = done + 1
+        return done
 
     def _not_before(
         self, endpoint: Endpoint, result: ProbeResult, failures: int

@@ -33,6 +33,16 @@ def positive(kind: type) -> Callable[[str], Any]:
     return parse
 
 
+def at_least_zero(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be 0 or more")
+    return value
+
+
 def fraction(text: str) -> float:
     value = positive(float)(text)
     if value > 1:
@@ -103,6 +113,10 @@ def probing() -> argparse.ArgumentParser:
     group.add_argument(
         "--concurrency", type=positive(int), metavar="N", help="probes in flight at most"
     )
+    group.add_argument(
+        "--quality-every", type=at_least_zero, metavar="N",
+        help="one quality probe (is the answer right?) in N probes; 0: never (default 10)",
+    )  # fmt: skip
     group.add_argument(
         "--timeout", type=positive(float), metavar="S", help="total seconds one probe may take"
     )

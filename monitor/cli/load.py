@@ -43,6 +43,8 @@ def settings_from(args: argparse.Namespace) -> tuple[ProbeSettings, ScheduleSett
         "interval_s": getattr(args, "interval", None),
         "budget_fraction": getattr(args, "budget", None),
         "concurrency": getattr(args, "concurrency", None),
+        "quality_every": getattr(args, "quality_every", None),
+        "quality_tight": getattr(args, "quality", None) or None,
         "prober": getattr(args, "prober", None),
         "region": getattr(args, "region", None),
     }

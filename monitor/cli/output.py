@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from monitor.core.format import markup
 
 if TYPE_CHECKING:
-    from monitor.core.models import EndpointStats
+    from monitor.core.models import EndpointStats, ProbeResult
     from monitor.scheduler import Outcome
 
 PER: dict[str | int, str] = {
@@ -95,7 +95,7 @@ def print_round(outcomes: Sequence[Outcome]) -> None:
             ms(r.total_ms),
             ms(r.tokens_per_s),
             str(r.output_tokens or "-"),
-            markup(r.message),
+            markup(r.message) or verdict_note(r),
         )
     screen = console()
     screen.print(table)
@@ -106,6 +106,19 @@ def print_round(outcomes: Sequence[Outcome]) -> None:
             "No endpoint answered and keys are missing: set one of the variables named above "
             "(`oss-monitor providers` lists them all), or see it work with `oss-monitor demo`."
         )
+
+
+def verdict_note(result: ProbeResult) -> str:
+    """A quality probe's verdict, for the round's note column (the answer is escaped: it is
+    the provider's text, not our markup)."""
+    from rich.markup import escape
+
+    item = result.quality
+    if item is None:
+        return ""
+    if item.passed:
+        return f"{item.task_id}: right"
+    return escape(f"{item.task_id}: {item.failure}, expected {item.expected}, got {item.received}")
 
 
 def summary_line(stats: Sequence[EndpointStats]) -> str:
@@ -121,11 +134,19 @@ def summary_line(stats: Sequence[EndpointStats]) -> str:
     return f"── {datetime.now():%H:%M:%S}  {states} · {lead}"
 
 
+def _quality(stats: EndpointStats) -> str:
+    """Share of right answers: red when significantly below the best endpoint's."""
+    if stats.quality is None:
+        return "-"
+    return f"[red]{stats.quality.short()}[/]" if stats.quality.below else stats.quality.short()
+
+
 def print_rank(stats: Sequence[Any], window: str) -> None:
     from rich.table import Table
 
     table = Table(title=f"ranking over {window}", title_justify="left")
-    for name in ("#", "endpoint", "state", "uptime", "TTFT p50", "p95", "total p50", "tok/s"):
+    columns = ("#", "endpoint", "state", "uptime", "TTFT p50", "p95", "total p50", "tok/s")
+    for name in (*columns, "quality"):
         table.add_column(name, justify="left" if name in ("endpoint", "state") else "right")
     table.add_column("why")
     for s in stats:
@@ -138,6 +159,7 @@ def print_rank(stats: Sequence[Any], window: str) -> None:
             ms(s.ttft_p95_ms),
             ms(s.total_p50_ms),
             ms(s.tokens_per_s),
+            _quality(s),
             markup(s.why),
             style=None if s.rank else "dim",
         )

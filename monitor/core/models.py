@@ -37,6 +37,11 @@ class ProbeKind(StrEnum):
     QUALITY = "quality"  # a task from the quality bank, its answer checked exactly
 
 
+# Probes with a prompt of their own (a tool call, a bank task): they answer their own question,
+# with other token budgets, so they count in neither latency nor uptime nor the state.
+SIDE_KINDS = (ProbeKind.TOOLS, ProbeKind.QUALITY)
+
+
 class Clock(StrEnum):
     """Where a probe's arrival times came from (design.md, "Received")."""
 
@@ -164,6 +169,37 @@ class ToolHealth(StrEnum):
     UNKNOWN = "unknown"
 
 
+@dataclass(frozen=True)
+class Accuracy:
+    """An endpoint's quality verdicts over a window: how many right, the 95% interval, and
+    whether it is significantly below the best endpoint's (then ranking demotes it)."""
+
+    passed: int
+    total: int
+    low: float  # 95% interval of the share answered right
+    high: float
+    text: str  # "97% of 64, 95% CI 89-99"
+    below: str = ""  # "61% of 40 vs 97%" when significantly below the best endpoint
+
+    @property
+    def ratio(self) -> float:
+        return self.passed / self.total if self.total else 0.0
+
+    def short(self) -> str:
+        """For a table cell: "97% of 64"."""
+        return f"{100 * self.ratio:.0f}% of {self.total}"
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "passed": self.passed,
+            "total": self.total,
+            "accuracy": round(self.ratio, 4),
+            "ci95": [round(self.low, 4), round(self.high, 4)],
+            "text": self.text,
+            "answers_wrong": bool(self.below),
+        }
+
+
 @dataclass
 class EndpointStats:
     endpoint: Endpoint
@@ -182,6 +218,7 @@ class EndpointStats:
     last_message: str = ""
     last_probe_at: datetime | None = None
     tool_health: ToolHealth = ToolHealth.UNKNOWN
+    quality: Accuracy | None = None  # the quality canary's verdicts in the window, if any
     recent_ttft: list[float | None] = field(default_factory=list)
     score: float = 0.0
     rank: int | None = None
@@ -217,6 +254,7 @@ class EndpointStats:
             "last_error": self.last_error,
             "last_message": self.last_message,
             "tool_calls": self.tool_health.value,
+            "quality": self.quality.as_json() if self.quality else None,
             "free": self.endpoint.free,
             "price": self.endpoint.price.model_dump() if self.endpoint.price else None,
             "missing_env": list(self.missing),

@@ -15,7 +15,7 @@ import random
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 Message = Mapping[str, Any]
 Tool = Mapping[str, Any]
@@ -39,10 +39,11 @@ class Answer:
     reasoning: str
     content: str
     tool_call: ToolCall | None = None
+    finish: str | None = None  # "length" for a truncated answer; else from the tool call
 
     @property
-    def finish_reason(self) -> Literal["stop", "tool_calls"]:
-        return "tool_calls" if self.tool_call else "stop"
+    def finish_reason(self) -> str:
+        return self.finish or ("tool_calls" if self.tool_call else "stop")
 
 
 # Another module (e.g. a bank of quality prompts) may answer some prompts itself: it gets the

@@ -31,7 +31,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from monitor.core.data import data_path
-from monitor.sim import answers
+from monitor.sim import answers, bank
 from monitor.sim.raw import RawReply, raw_response
 from monitor.sim.render import ChatReply, ResponsesReply
 
@@ -96,6 +96,7 @@ class SimEndpoint(BaseModel):
     retry_after_s: float | None = None  # override the computed Retry-After
     outage: Outage | None = None
     broken_tools: bool = False
+    quality: bank.Flaws = bank.Flaws()  # how it answers the quality bank's tasks
     mode: Mode = "normal"
     error_status: int = Field(default=503, ge=400, le=599)  # what mode "status" answers
     redirect_to: str = "http://127.0.0.2:9/v1/chat"  # where mode "redirect" points
@@ -129,9 +130,8 @@ class _EndpointRuntime:
 class Fleet:
     """The ASGI app and its bookkeeping (request log, quota windows, outage clock)."""
 
-    def __init__(self, profile: FleetProfile, bank: answers.Bank | None = None):
+    def __init__(self, profile: FleetProfile):
         self.profile = profile
-        self.bank = bank  # answers some prompts itself (see answers.decide)
         self.rng = random.Random(profile.seed)
         self.started = time.monotonic()
         self.runtime = {e.id: _EndpointRuntime(e) for e in profile.endpoints}
@@ -208,7 +208,7 @@ class Fleet:
             self.rng,
             reasoning_tokens=sim.reasoning_tokens,
             output_tokens=sim.output_tokens,
-            bank=self.bank,
+            bank=lambda messages, _tools, rng: _banked(messages, rng, sim.quality),
         )
         reply = (ResponsesReply if responses_api else ChatReply)(
             sim=sim,
@@ -248,6 +248,17 @@ class Fleet:
         return None
 
 
+def _banked(
+    messages: list[answers.Message], rng: random.Random, flaws: bank.Flaws
+) -> answers.Answer | None:
+    """A task of the quality bank gets the bank's answer, flawed at the endpoint's rates."""
+    reply = bank.reply([dict(m) for m in messages], rng, flaws)
+    if reply is None:
+        return None
+    call = answers.ToolCall(*reply.tool_call) if reply.tool_call else None
+    return answers.Answer(reply.reasoning, reply.content, call, reply.finish_reason)
+
+
 async def _sleep_until(deadline: float) -> None:
     # Always a checkpoint: a stream running behind (or flooding) must not starve the others.
     await anyio.sleep(max(0.0, deadline - anyio.current_time()))
@@ -277,11 +288,10 @@ class FleetServer:
         port: int = 0,
         ssl_certfile: str | None = None,
         ssl_keyfile: str | None = None,
-        bank: answers.Bank | None = None,
     ):
         import uvicorn
 
-        self.fleet = Fleet(profile, bank)
+        self.fleet = Fleet(profile)
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind((host, port))

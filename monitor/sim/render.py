@@ -102,6 +102,7 @@ class ChatReply(Reply):
         deltas: list[dict[str, Any]] = [
             {"content" if field == "none" else field: p} for p in pieces(self.answer.reasoning)
         ]
+        deltas += [{"content": p} for p in pieces(self.answer.content)]  # text before a call
         call = self.answer.tool_call
         if call is not None:
             args = self.tool_arguments()
@@ -116,8 +117,6 @@ class ChatReply(Reply):
                 {"tool_calls": [{"index": 0, "function": {"arguments": args[i : i + 6]}}]}
                 for i in range(0, len(args), 6)
             ]
-        else:
-            deltas += [{"content": p} for p in pieces(self.answer.content)]
         return deltas
 
     def stream(self) -> AsyncIterator[bytes]:

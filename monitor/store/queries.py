@@ -20,7 +20,7 @@ from sqlalchemy import (
     union_all,
 )
 
-from monitor.core.models import SPARK_POINTS, ErrorKind, ProbeKind, Sample
+from monitor.core.models import SIDE_KINDS, SPARK_POINTS, ErrorKind, ProbeKind, Sample
 from monitor.store.engine import as_utc
 from monitor.store.rollups import endpoints_since, hour
 from monitor.store.schema import (
@@ -69,8 +69,8 @@ def latest(
     # of any kind; literals, not parameters, so that SQLite picks the partial indexes.
     tools = probe.kind == literal_column("'tools'")
     newest = [
-        (probe.kind != ProbeKind.TOOLS, SPARK_POINTS),
-        (and_(probe.ok == false(), probe.kind != ProbeKind.TOOLS), 1),
+        (probe.kind.not_in(SIDE_KINDS), SPARK_POINTS),
+        (and_(probe.ok == false(), probe.kind.not_in(SIDE_KINDS)), 1),
         (and_(tools, or_(probe.ok, probe.error == ErrorKind.BAD_RESPONSE)), 1),
         (true(), 1),
     ]

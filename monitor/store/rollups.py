@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Select, bindparam, insert, select, update
 
-from monitor.core.models import ErrorKind, ProbeKind, Span, Tally
+from monitor.core.models import SIDE_KINDS, ErrorKind, Span, Tally
 from monitor.store.engine import as_utc
 from monitor.store.schema import PROBE, ROLLUP
 
@@ -94,10 +94,10 @@ def tallies(conn: Connection, since: datetime, prober: str | None = None) -> dic
         probe.endpoint_id, probe.ok, probe.error, *(probe[c] for c in HIST_METRICS.values())
     ).where(
         probe.endpoint_id.in_(endpoints_since(since)), probe.started_at >= since,
-        probe.started_at < first_hour, probe.ok.is_not(None), probe.kind != ProbeKind.TOOLS,
+        probe.started_at < first_hour, probe.ok.is_not(None), probe.kind.not_in(SIDE_KINDS),
     )  # fmt: skip
     hours = select(ROLLUP.c.endpoint_id, ROLLUP.c.ok_count, ROLLUP.c.fail_count, ROLLUP.c.hist)
-    hours = hours.where(ROLLUP.c.hour >= first_hour, ROLLUP.c.kind != ProbeKind.TOOLS)
+    hours = hours.where(ROLLUP.c.hour >= first_hour, ROLLUP.c.kind.not_in(SIDE_KINDS))
     if prober is not None:
         raw = raw.where(probe.prober == prober)
         hours = hours.where(ROLLUP.c.prober == prober)

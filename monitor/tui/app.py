@@ -55,6 +55,7 @@ class MonitorApp(App[int]):
         Binding("w", "next_window", "window"),
         Binding("p", "toggle_pause", "pause/resume"),
         Binding("a", "probe_all", "probe all now"),
+        Binding("c", "check_answers", "check answers"),
         Binding("o", "export('opencode')", "to OpenCode"),
         Binding("k", "export('kilo')", "to Kilo"),
         Binding("u", "undo_export", "undo export"),
@@ -179,6 +180,15 @@ class MonitorApp(App[int]):
         if scheduler is not None:
             scheduler.probe_now()
             self.notify(f"Probing all {len(self.endpoints)} endpoints now, budgets permitting.")
+
+    def action_check_answers(self) -> None:
+        scheduler = self._ready_scheduler()
+        if scheduler is not None:
+            scheduler.quality_now()
+            self.notify(
+                f"Checking one answer of each of the {len(self.endpoints)} endpoints now, "
+                "budgets permitting."
+            )
 
     def action_toggle_pause(self) -> None:
         if self.scheduler is None:
@@ -309,7 +319,7 @@ class MonitorApp(App[int]):
     # ------------------------------------------------------------ keys and palette
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("toggle_pause", "probe_all"):
+        if action in ("toggle_pause", "probe_all", "check_answers"):
             return self.probing  # hidden with --no-probe
         if action in ("export", "export_dialog"):
             return True if self._selected() else None  # shown dimmed without a selection

@@ -12,7 +12,7 @@ from datetime import datetime
 from rich.text import Text
 
 from monitor.catalog import Endpoint
-from monitor.core.models import EndpointStats, State, ToolHealth
+from monitor.core.models import Accuracy, EndpointStats, State, ToolHealth
 
 BADGES: dict[State, tuple[str, str, str]] = {
     State.UP: ("●", "up", "text-success"),
@@ -80,6 +80,14 @@ def tools(health: ToolHealth, palette: Mapping[str, str]) -> Text:
     if health is ToolHealth.BROKEN:
         return Text("✖ bad", style=colour(palette, "text-error"))
     return Text("?", style="dim")
+
+
+def accuracy(quality: Accuracy | None, palette: Mapping[str, str]) -> Text:
+    """Share of right answers, in the error colour when significantly below the best's."""
+    if quality is None:
+        return Text("-", style="dim", justify="right")
+    tint = colour(palette, "text-error") if quality.below else ""
+    return Text(quality.short(), style=tint, justify="right")
 
 
 def problem(stats: EndpointStats) -> str:

@@ -31,6 +31,7 @@ from monitor.upstream.sse import Decoder, LineTooLong
 from monitor.upstream.timing import Stamped, Timeline
 
 RATE_LIMIT_HEADER = "ratelimit"
+KEPT_CHARS = 8192  # of the answer and the reasoning: enough to check a terse answer, bounded
 
 
 @dataclass
@@ -53,6 +54,9 @@ class Exchange:
     finished: bool = False
     rate_limit: dict[str, str] = field(default_factory=dict)
     tool_calls: dict[int, dict[str, str]] = field(default_factory=dict)
+    content: str = ""  # the answer's first KEPT_CHARS characters (the quality canary reads it)
+    reasoning: str = ""  # likewise
+    finish_reason: str | None = None
     failure: ProbeFailure | None = None
     received: int = 0  # stream bytes read so far
     timeline: Timeline = field(default_factory=Timeline)
@@ -241,8 +245,11 @@ def _handle_chunk(chunk: dict[str, Any], run: Exchange) -> None:
             delta = {}
         if _carries_text(delta) or _collect_tool_calls(delta, run):
             run.token(answer=_is_answer(delta))
+            _keep_text(delta, run)
         if choice.get("finish_reason"):
             run.finished = True
+            if isinstance(choice["finish_reason"], str):
+                run.finish_reason = choice["finish_reason"][:32]
 
 
 def _carries_text(delta: dict[str, Any]) -> bool:
@@ -256,6 +263,16 @@ def _is_answer(delta: dict[str, Any]) -> bool:
     """Text the user reads, or the tool call a coding tool acts on: not reasoning."""
     content, calls = delta.get("content"), delta.get("tool_calls")
     return (isinstance(content, str) and content != "") or (isinstance(calls, list) and calls != [])
+
+
+def _keep_text(delta: dict[str, Any], run: Exchange) -> None:
+    """Keep the start of the answer and of the reasoning, whatever the stream's length."""
+    content = delta.get("content")
+    reasoning = delta.get("reasoning") or delta.get("reasoning_content")
+    if isinstance(content, str) and len(run.content) < KEPT_CHARS:
+        run.content = (run.content + content)[:KEPT_CHARS]
+    if isinstance(reasoning, str) and len(run.reasoning) < KEPT_CHARS:
+        run.reasoning = (run.reasoning + reasoning)[:KEPT_CHARS]
 
 
 def _collect_tool_calls(delta: dict[str, Any], run: Exchange) -> bool:

@@ -19,6 +19,7 @@ from prometheus_client.registry import CollectorRegistry
 from monitor.catalog import Endpoint
 from monitor.cli import build_parser
 from monitor.core.data import data_path
+from monitor.core.models import ProbeKind, QualityItem
 from monitor.metrics import StoreCollector, View
 from monitor.report import standings
 from monitor.store import Store
@@ -29,6 +30,8 @@ DEPLOY = data_path("deploy")
 
 def exported_names(store: Store) -> set[str]:
     store.add([result("fast", at=datetime.now(UTC), ttfa_ms=300.0) for _ in range(3)], "berlin")
+    verdict = QualityItem(task_id="arith-01", passed=True)
+    store.add([result("fast", kind=ProbeKind.QUALITY, quality=verdict)], "berlin")
     endpoints = [Endpoint(id="fast", name="Fast", base_url="https://x.test/v1", model="m")]
     since = datetime(2000, 1, 1, tzinfo=UTC)
     stats = standings(endpoints, store, {}, "1h")

@@ -47,6 +47,8 @@ def run(args: argparse.Namespace) -> int:
     args.interval = args.interval or 5.0
     args.budget = args.budget or 0.5
     args.timeout = args.timeout or 8.0
+    # Checking answers costs nothing here: often enough to judge them within minutes.
+    args.quality_every = 2 if args.quality_every is None else args.quality_every
     probe_settings, schedule = settings_from(args)
     with (
         tempfile.TemporaryDirectory(prefix="oss-monitor-demo-") as tmp,

@@ -12,7 +12,15 @@ from typing import TYPE_CHECKING
 from monitor.cli import args as a
 from monitor.cli.args import EXIT_OK, EXIT_UNHEALTHY, UsageError
 from monitor.cli.load import load_catalog_from, open_store, select, settings_from, standings
-from monitor.cli.output import console, ms, outcome_json, print_rank, print_round, summary_line
+from monitor.cli.output import (
+    console,
+    ms,
+    outcome_json,
+    print_rank,
+    print_round,
+    summary_line,
+    verdict_note,
+)
 from monitor.core.format import markup
 
 if TYPE_CHECKING:
@@ -30,7 +38,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "  oss-monitor probe --once\n"
         "  oss-monitor probe --once --only groq cerebras --json\n"
         "  oss-monitor probe --once --providers my.yaml --db sqlite:///x.db\n"
-        "  oss-monitor probe --interval 120\n"
+        "  oss-monitor probe --once --quality      is the answer right? one check per endpoint\n"
+        "  oss-monitor probe --interval 120 --quality-every 5\n"
         "  oss-monitor probe --once --alert-webhook https://hooks.example/oss --down-after 3\n\n"
         "crontab, every 10 minutes:\n"
         "  */10 * * * * oss-monitor probe --once --json >> ~/oss-monitor.log 2>&1",
@@ -42,6 +51,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--tools", action="store_true", help="also run the tool-calling probe (--once)"
     )
+    parser.add_argument(
+        "--quality", action="store_true",
+        help="also check one answer per endpoint (--once); continuously: check answers even "
+        "where the budget is tight",
+    )  # fmt: skip
     alerts = parser.add_argument_group("alerts (with --once): on transitions only, with hysteresis")
     alerts.add_argument(
         "--alert-command",
@@ -73,7 +87,8 @@ def run(args: argparse.Namespace) -> int:
     from monitor.core.models import ProbeKind
     from monitor.scheduler import open_scheduler
 
-    kinds = (ProbeKind.CHAT, ProbeKind.TOOLS) if args.tools else (ProbeKind.CHAT,)
+    kinds = [ProbeKind.CHAT, *([ProbeKind.TOOLS] if args.tools else [])]
+    kinds += [ProbeKind.QUALITY] if args.quality else []
 
     async def run() -> list[Outcome]:
         env = dict(os.environ)
@@ -144,7 +159,7 @@ def probe_forever(
                 screen.print(
                     f"{r.started_at:%H:%M:%S} [green]ok[/]  {r.endpoint_id:<24} {r.kind.value:<5} "
                     f"TTFT {ms(r.ttft_ms):>6} ms  total {ms(r.total_ms):>6} ms  "
-                    f"{ms(r.tokens_per_s):>5} tok/s"
+                    f"{ms(r.tokens_per_s):>5} tok/s  {verdict_note(r)}"
                 )
             else:
                 screen.print(

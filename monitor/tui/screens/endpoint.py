@@ -1,4 +1,5 @@
-"""One endpoint in detail: latency and uptime charts, recent probes, quota, catalogue entry.
+"""One endpoint in detail: latency and uptime charts, recent probes, quota, catalogue entry,
+and the quality canary's failed answers (expected and received).
 
 The store is read in a thread worker when the screen opens and again whenever a new probe of
 this endpoint shows up in the app's snapshot.
@@ -28,13 +29,14 @@ from monitor.catalog import Endpoint
 from monitor.core.format import printable
 from monitor.core.models import EndpointStats, parse_window
 from monitor.scheduler import budget_limits, min_interval
-from monitor.store import Probe, as_utc
+from monitor.store import Probe, QualityFailure, as_utc
 from monitor.tui import cells
 
 if TYPE_CHECKING:
     from monitor.tui.app import MonitorApp
 
 RECENT = 50
+FAILED_ANSWERS = 10
 SPANS = {60: "1 min", 3600: "1 h", 86400: "24 h"}
 PROBE_COLUMNS = ("time (UTC)", "kind", "result", "status", "TTFT", "total", "tok/s", "message")
 
@@ -47,6 +49,7 @@ class Detail:
     recent: list[Probe]  # newest first
     hours: list[tuple[datetime, int, int]]  # hour, ok, failed chat probes (all probers)
     used: list[tuple[int, int, int]]  # window seconds, probes sent, probes allowed
+    failures: list[QualityFailure]  # newest first
 
 
 class EndpointScreen(Screen[None]):
@@ -63,6 +66,7 @@ class EndpointScreen(Screen[None]):
         self.endpoint = endpoint
         self._loaded = False
         self._seen: datetime | None = None  # the last probe of it already loaded
+        self._stats: EndpointStats | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(id="summary")
@@ -74,6 +78,7 @@ class EndpointScreen(Screen[None]):
             with Horizontal(id="facts"):
                 yield Static(id="quota")
                 yield Static(id="entry")
+            yield Static(id="answers")
             yield DataTable(id="probes", cursor_type="row", zebra_stripes=True)
         yield Footer()
 
@@ -124,6 +129,7 @@ class EndpointScreen(Screen[None]):
             recent=store.recent(endpoint.id, RECENT),
             hours=[(hour, ok, failed) for hour, (ok, failed) in sorted(hours.items())],
             used=used,
+            failures=store.quality_failures(endpoint.id, FAILED_ANSWERS),
         )
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
@@ -133,6 +139,7 @@ class EndpointScreen(Screen[None]):
     # ------------------------------------------------------------ showing
 
     def _show_summary(self, stats: EndpointStats) -> None:
+        self._stats = stats
         text = Text()
         text.append(f"{self.endpoint.name} ", style="bold")
         text.append(f"({self.endpoint.id})  ")
@@ -164,6 +171,7 @@ class EndpointScreen(Screen[None]):
                 plt.plot([m for m, _ in ok], [p.tokens_per_s or 0 for _, p in ok])
             plt.xlabel("minutes ago")
         self.query_one("#quota", Static).update(self._quota(detail))
+        self.query_one("#answers", Static).update(self._answers(detail.failures))
         self._show_probes(detail.recent)
 
     @contextmanager
@@ -214,6 +222,24 @@ class EndpointScreen(Screen[None]):
             text.append("\n")
             for name, value in json.loads(headers).items():
                 text.append(f"  {printable(name)}: {printable(value)}\n")
+        return text
+
+    def _answers(self, failures: list[QualityFailure]) -> Text:
+        """Accuracy, and the failed items with what was expected and what came back (provider
+        text: appended as plain text, never parsed as markup)."""
+        text = Text("Answers (quality canary)", style="bold")
+        quality = self._stats.quality if self._stats else None
+        if quality is None:
+            text.append(": none checked in this window\n")
+        else:
+            text.append(f": {quality.text}")
+            if quality.below:
+                text.append(f", answers wrong: {quality.below}", style="bold")
+            text.append("\n")
+        for failure in failures:
+            text.append(f"  {as_utc(failure.started_at):%m-%d %H:%M:%S}  {failure.task_id}  ")
+            text.append(failure.failure or "failed", style="bold")
+            text.append(f": expected {failure.expected}, received {failure.received}\n")
         return text
 
     def _entry(self) -> Text:

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 STATE_ORDER = {state: i for i, state in enumerate(cells.BADGES)}
 TOOL_ORDER = {ToolHealth.OK: 0, ToolHealth.UNKNOWN: 1, ToolHealth.BROKEN: 2}
 # Columns where bigger is better sort descending first.
-DESCENDING = {"speed", "uptime", "age"}
+DESCENDING = {"speed", "uptime", "age", "quality"}
 
 
 def sort_key(column: str, ranked: dict[str, int]) -> Callable[[EndpointStats], Any]:
@@ -49,6 +49,7 @@ def sort_key(column: str, ranked: dict[str, int]) -> Callable[[EndpointStats], A
         "uptime": lambda s: missing_last(s.uptime, sign),
         "recent": lambda s: (s.recent_ttft.count(None), missing_last(s.ttft_p50_ms)),
         "tools": lambda s: TOOL_ORDER[s.tool_health],
+        "quality": lambda s: missing_last(s.quality.ratio if s.quality else None, sign),
         "price": lambda s: missing_last(_blended_price(s.endpoint)),
         "free": lambda s: not s.endpoint.free,
         "age": lambda s: missing_last(

@@ -43,6 +43,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("uptime", "uptime", 6, 1, "right"),
     Column("recent", "recent TTFT", 16, 3),
     Column("tools", "tools", 5, 5, title="tool calls"),
+    Column("quality", "quality", 11, 6, "right", "answers right"),
     Column("price", "$/M in/out", 10, 6, title="price"),
     Column("free", "free", 4, 3, title="free tier"),
     Column("age", "age", 4, 2, "right", "last probe age"),
@@ -151,6 +152,8 @@ class RankingTable(DataTable[Text]):
                 return cells.sparkline(s.recent_ttft, self.widths[column.key], self.palette)
             case "tools":
                 return cells.tools(s.tool_health, self.palette)
+            case "quality":
+                return cells.accuracy(s.quality, self.palette)
         # An endpoint we cannot probe (no key, off) is listed, dimmed, not hidden; an old
         # error of an endpoint that is up now is history, so it is dimmed too.
         dim = s.state in (State.NO_KEY, State.DISABLED) or (
