@@ -74,11 +74,7 @@ def render(before: str | None, target: Target, path: Path) -> Rendered:
             "~/.aider.model.metadata.json, so move your entries there."
         )
     companions = {metadata_path(path): metadata(target)}
-    changed = {k: v for k, v in wanted.items() if data.get(k) != v}
-    if not changed:
-        return Rendered(before or "", notes, companions)
-    data.update(changed)
-    return Rendered(yamlfile.dump(data, before), notes, companions)
+    return yamlfile.set_keys(data, before, wanted, notes, companions)
 
 
 WRITER = Writer("Aider", default_path, render)

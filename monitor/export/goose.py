@@ -62,11 +62,7 @@ def render(before: str | None, target: Target, path: Path) -> Rendered:
     if target.key is not None:
         notes.append("Goose reads keys only from the environment or its keyring: none was written.")
     companions = {provider_path(path): provider_file(target)}
-    changed = {k: v for k, v in wanted.items() if data.get(k) != v}
-    if not changed:
-        return Rendered(before or "", notes, companions)
-    data.update(changed)
-    return Rendered(yamlfile.dump(data, before), notes, companions)
+    return yamlfile.set_keys(data, before, wanted, notes, companions)
 
 
 def overrides(path: Path, env: Mapping[str, str]) -> list[str]:

@@ -11,7 +11,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from monitor.export.common import ExportError, parse_failure
+from monitor.export.common import ExportError, Rendered, parse_failure
 
 Style = tuple[int, int, int]  # mapping indent, sequence indent, dash offset
 DEFAULT_STYLE: Style = (2, 2, 0)
@@ -52,6 +52,21 @@ def load(before: str | None, path: Path) -> CommentedMap | None:
 def dump(data: Any, before: str | None) -> str:
     """Emit `data` in the indentation style under which `before` re-emits unchanged."""
     return _emit(data, _style(before))
+
+
+def set_keys(
+    data: CommentedMap,
+    before: str | None,
+    wanted: dict[str, Any],
+    notes: list[str],
+    companions: dict[Path, str],
+) -> Rendered:
+    """Top-level keys set to what we want; the file untouched when they already are."""
+    changed = {k: v for k, v in wanted.items() if data.get(k) != v}
+    if not changed:
+        return Rendered(before or "", notes, companions)
+    data.update(changed)
+    return Rendered(dump(data, before), notes, companions)
 
 
 def _style(before: str | None) -> Style:
