@@ -1,9 +1,10 @@
-"""The dashboard app: it owns the scheduler worker and the stats pipeline; screens show them.
+"""The dashboard app: it owns the prober and the stats pipeline; screens show them.
 
-Data flows one way: the scheduler (an async worker in this event loop) reports probes as
-`ProbeEvent` messages; a thread worker reads the store and ranks, shortly after probes land
-and on a clock tick, but at most once a second; the result lands in the `snapshot` reactive,
-which the screens watch. Nothing here speaks HTTP or touches the database on the event loop.
+Data flows one way: the scheduler (in a process of its own, see prober.py, so UI work never
+delays a measurement) stores probes and reports them as `ProbeEvent` messages; a thread worker
+reads the store and ranks, shortly after probes land and on a clock tick, but at most once a
+second; the result lands in the `snapshot` reactive, which the screens watch. Nothing here
+speaks HTTP or touches the database on the event loop.
 """
 
 from __future__ import annotations
@@ -25,17 +26,10 @@ from textual.worker import Worker, WorkerState
 from monitor.catalog import Catalog, Endpoint, resolve
 from monitor.core.models import WINDOWS, ProbeSettings, parse_window
 from monitor.report import standings
-from monitor.scheduler import (
-    Event,
-    ProbeLanded,
-    ProbeSkipped,
-    ProbeStarted,
-    Scheduler,
-    ScheduleSettings,
-    open_scheduler,
-)
+from monitor.scheduler import Event, ProbeLanded, ProbeSkipped, ProbeStarted, ScheduleSettings
 from monitor.store import Store
 from monitor.tui.messages import ProbeEvent, Snapshot
+from monitor.tui.prober import Prober, open_prober
 from monitor.tui.screens.export import ExportModal
 from monitor.tui.screens.ranking import RankingScreen
 
@@ -94,7 +88,7 @@ class MonitorApp(App[int]):
         self.refresh_s = refresh_s
         self.endpoints = catalog.enabled()
         self.missing = {e.id: resolve(e, env).missing for e in catalog.providers}
-        self.scheduler: Scheduler | None = None
+        self.scheduler: Prober | None = None  # the prober process, once it probes
         self.set_reactive(MonitorApp.window, window)
         self._computing = False
         self._stale = False
@@ -121,7 +115,7 @@ class MonitorApp(App[int]):
 
     @work(exclusive=True, group="scheduler", exit_on_error=False)
     async def _probe_forever(self) -> None:
-        async with open_scheduler(
+        async with open_prober(
             self.endpoints,
             self.store,
             self.env,
@@ -149,7 +143,7 @@ class MonitorApp(App[int]):
                 self._asked.discard(endpoint_id)
                 self.notify(f"{endpoint_id} was not probed: {reason}.", severity="warning")
 
-    def _ready_scheduler(self) -> Scheduler | None:
+    def _ready_scheduler(self) -> Prober | None:
         """The scheduler, if it can take orders now; otherwise say why not."""
         if self.scheduler is None:
             why = "--no-probe shows the store only" if not self.probing else "it is not running"
