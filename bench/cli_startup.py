@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import fleet, fleet_env, header, median, sim
+from common import compiled, fleet, fleet_env, header, median, sim
 
 OURS = str(Path(sys.executable).parent / "oss-monitor")
 
@@ -72,6 +72,7 @@ def main() -> None:
     parser.add_argument("--no-peer", action="store_true", help="skip the Node peer")
     args = parser.parse_args()
     header("CLI start-up")
+    compiled()
     ours = help_figures([OURS, "--help"], args.runs)
     print(f"oss-monitor --help:        {ours[0]:6.0f} ms median, {ours[1]:5.1f} MB peak "
           f"(targets <= 120 ms, <= 40 MB)")  # fmt: skip

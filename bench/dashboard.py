@@ -28,7 +28,7 @@ from pathlib import Path
 from subprocess import Popen
 from typing import Any
 
-from common import cpu_seconds, fleet, fleet_env, header, median, rss_mb, sim
+from common import compiled, cpu_seconds, fleet, fleet_env, header, median, rss_mb, sim
 
 OURS = str(Path(sys.executable).parent / "oss-monitor")
 
@@ -153,6 +153,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=1)
     args = parser.parse_args()
     header("dashboard under load")
+    compiled()
     runs = []
     for _ in range(args.runs):
         with tempfile.TemporaryDirectory() as tmp:

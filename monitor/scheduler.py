@@ -14,17 +14,17 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 import anyio
-import httpx
 from pydantic import BaseModel, Field
 
 from monitor.catalog import Endpoint, resolve
 from monitor.core.models import ErrorKind, ProbeKind, ProbeResult, ProbeSettings
-from monitor.probe import probe
 from monitor.store import Claim, Finished, Grant, Store
-from monitor.upstream.client import make_client
+
+if TYPE_CHECKING:
+    import httpx
 
 
 class ScheduleSettings(BaseModel):
@@ -284,7 +284,7 @@ class Scheduler:
                 return Outcome(endpoint.id, kind, skipped=grant.refused)
             async with self.limiter:
                 self._emit(ProbeStarted(endpoint.id, kind))
-                result = await probe(self.client, endpoint, self.env, self.probe_settings, kind)
+                result = await _probe(self.client, endpoint, self.env, self.probe_settings, kind)
             failures = 0 if result.ok else grant.consecutive_failures + 1
             await self._finish.submit(
                 Finished(grant.probe_id, result, self._not_before(endpoint, result, failures))
@@ -310,6 +310,20 @@ class Scheduler:
             self.on_event(event)
 
 
+async def _probe(
+    client: httpx.AsyncClient,
+    endpoint: Endpoint,
+    env: Mapping[str, str],
+    settings: ProbeSettings,
+    kind: ProbeKind,
+) -> ProbeResult:
+    # Imported here: the dashboard's UI reads this module's settings and events and never
+    # probes (its prober is another process), so it does without httpx (~0.1 s of start-up).
+    from monitor.probe import probe
+
+    return await probe(client, endpoint, env, settings, kind)
+
+
 @asynccontextmanager
 async def open_scheduler(
     endpoints: Sequence[Endpoint],
@@ -321,5 +335,7 @@ async def open_scheduler(
 ) -> AsyncIterator[Scheduler]:
     """A scheduler with its own shared HTTP client, closed when the block ends."""
     await anyio.to_thread.run_sync(store.register_prober, settings.prober, settings.region)
+    from monitor.upstream.client import make_client  # see _probe
+
     async with make_client(probe_settings, settings.concurrency) as client:
         yield Scheduler(endpoints, store, client, env, probe_settings, settings, on_event)

@@ -109,7 +109,8 @@ class MonitorApp(App[int]):
             self.set_interval(self.refresh_s, self._refresh_soon)
         if self.probing:
             self.probe_state = "starting"
-            self._probe_forever()
+            # After the first frame: the prober's start-up would compete with it for the CPU.
+            self.call_after_refresh(self._probe_forever)
 
     # ------------------------------------------------------------ probing
 
