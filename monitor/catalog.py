@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 URL_VAR = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 MAX_FILE_BYTES = 1_000_000
+YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: ~10x faster
 
 Dialect = Literal["openai", "modelslab", "cloudflare"]
 
@@ -188,12 +189,19 @@ def _read_yaml(path: Path) -> tuple[dict[str, Any], dict[tuple[Any, ...], int]]:
     except OSError as exc:
         raise CatalogError(f"{path}:1: cannot read the file ({exc.strerror})") from None
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        if node is None:
-            raise CatalogError(f"{path}:1: the file is empty; it needs `providers:` with a list")
-        lines: dict[tuple[Any, ...], int] = {}
-        _index_lines(node, (), lines, path)
-        data = yaml.SafeLoader(text).get_single_data()
+        # One parse, in C where libyaml is there: the nodes give the lines, then the data.
+        loader = YAML_LOADER(text)
+        try:
+            node = loader.get_single_node()
+            if node is None:
+                raise CatalogError(
+                    f"{path}:1: the file is empty; it needs `providers:` with a list"
+                )
+            lines: dict[tuple[Any, ...], int] = {}
+            _index_lines(node, (), lines, path)
+            data = loader.construct_document(node)
+        finally:
+            loader.dispose()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
