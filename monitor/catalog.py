@@ -253,6 +253,11 @@ def _merge(
             lines[(key,)] = (path, file_lines.get((key,), 1))
     target: list[Any] = merged.setdefault("providers", [])
     ids = {e.get("id"): i for i, e in enumerate(target) if isinstance(e, dict)}
+    # The lines of each entry, gathered once (scanning every line per entry is quadratic).
+    entry_lines: dict[int, list[tuple[tuple[Any, ...], int]]] = {}
+    for where, line in file_lines.items():
+        if len(where) >= 2 and where[0] == "providers" and isinstance(where[1], int):
+            entry_lines.setdefault(where[1], []).append((where[2:], line))
     seen_here: dict[Any, int] = {}
     for i, entry in enumerate(providers):
         line = file_lines.get(("providers", i), 1)
@@ -267,23 +272,21 @@ def _merge(
             if endpoint_id in ids:
                 index = ids[endpoint_id]
                 target[index] = {**target[index], **entry}
-                _copy_lines(file_lines, lines, path, ("providers", i), ("providers", index))
+                _copy_lines(entry_lines.get(i, []), lines, path, ("providers", index))
                 continue
         ids[entry.get("id") if isinstance(entry, dict) else None] = len(target)
-        _copy_lines(file_lines, lines, path, ("providers", i), ("providers", len(target)))
+        _copy_lines(entry_lines.get(i, []), lines, path, ("providers", len(target)))
         target.append(entry)
 
 
 def _copy_lines(
-    file_lines: dict[tuple[Any, ...], int],
+    entry_lines: list[tuple[tuple[Any, ...], int]],
     lines: dict[tuple[Any, ...], tuple[Path, int]],
     path: Path,
-    src: tuple[Any, ...],
     dst: tuple[Any, ...],
 ) -> None:
-    for key, line in file_lines.items():
-        if key[: len(src)] == src:
-            lines[dst + key[len(src) :]] = (path, line)
+    for rest, line in entry_lines:
+        lines[dst + rest] = (path, line)
 
 
 def _describe(
