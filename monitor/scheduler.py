@@ -334,8 +334,12 @@ async def open_scheduler(
     on_event: Callable[[Event], None] | None = None,
 ) -> AsyncIterator[Scheduler]:
     """A scheduler with its own shared HTTP client, closed when the block ends."""
-    await anyio.to_thread.run_sync(store.register_prober, settings.prober, settings.region)
     from monitor.upstream.client import make_client  # see _probe
 
-    async with make_client(probe_settings, settings.concurrency) as client:
+    async with anyio.create_task_group() as group:
+        register = store.register_prober
+        group.start_soon(anyio.to_thread.run_sync, register, settings.prober, settings.region)
+        # Loading the CA bundle takes a while: in a thread, beside the store's write.
+        client = await anyio.to_thread.run_sync(make_client, probe_settings, settings.concurrency)
+    async with client:
         yield Scheduler(endpoints, store, client, env, probe_settings, settings, on_event)

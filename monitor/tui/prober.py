@@ -100,12 +100,23 @@ class Prober:
         cancelled."""
         async with anyio.create_task_group() as group:
             group.start_soon(self._relay_commands)
+            stopped = await self._relay_events()
+            group.cancel_scope.cancel()
+        raise stopped
+
+    async def _relay_events(self) -> ProberError:
+        try:
             while True:
                 self._dispatch(await self._receive())
+        except ProberError as exc:
+            return exc
 
     async def _relay_commands(self) -> None:
         async for line in self._outgoing:
-            await self.stream.send(line)
+            try:
+                await self.stream.send(line)
+            except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+                return  # the prober is gone; _relay_events says why
 
     async def _receive(self) -> dict[str, Any]:
         message = await _read(self.channel)
