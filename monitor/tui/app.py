@@ -94,6 +94,7 @@ class MonitorApp(App[int]):
         self._stale = False
         self._computed_at = -MIN_RECOMPUTE_GAP_S  # monotonic start of the last recompute
         self._soon: Timer | None = None
+        self._prober_launched = False
         self._asked: set[str] = set()  # endpoints the user asked to probe: report skips
         self._last_export: str | None = None
         self._last_error = ""
@@ -108,9 +109,7 @@ class MonitorApp(App[int]):
         if self.refresh_s:
             self.set_interval(self.refresh_s, self._refresh_soon)
         if self.probing:
-            self.probe_state = "starting"
-            # After the first frame: the prober's start-up would compete with it for the CPU.
-            self.call_after_refresh(self._probe_forever)
+            self.probe_state = "starting"  # the prober starts once the first ranking shows
 
     # ------------------------------------------------------------ probing
 
@@ -229,6 +228,10 @@ class MonitorApp(App[int]):
             self.in_flight = len(self.scheduler.in_flight) if self.scheduler else 0
             if state is WorkerState.SUCCESS:
                 self.snapshot = result
+            if self.probing and not self._prober_launched:
+                # Not sooner: the prober's start-up would compete with the first frame for CPU.
+                self._prober_launched = True
+                self.call_after_refresh(self._probe_forever)
                 self._last_error = ""
             if self._stale:
                 self.refresh_stats()
