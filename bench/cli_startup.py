@@ -20,10 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from accuracy import curl_base
+from accuracy import curl_round
 from common import compiled, fleet, fleet_env, header, median, sim
-
-from monitor.catalog import load_catalog
 
 OURS = str(Path(sys.executable).parent / "oss-monitor")
 
@@ -56,17 +54,6 @@ def install_peer(folder: Path) -> list[str] | None:
         cwd=folder, check=True, timeout=300, capture_output=True,
     )  # fmt: skip
     return [str(folder / "node_modules" / ".bin" / "free-coding-models"), "--help"]
-
-
-def curl_round(catalogue: Path) -> float:
-    """Wall ms of curl doing every endpoint's probe request at once in one process."""
-    catalog = load_catalog(str(catalogue)).enabled()
-    command = [*curl_base(catalog[0]), "-Z", "--parallel-max", str(len(catalog))]
-    for endpoint in catalog:
-        command += ["-o", "/dev/null", f"{endpoint.base_url}/chat/completions"]
-    began = time.perf_counter()
-    subprocess.run(command, capture_output=True, check=True, timeout=120)
-    return (time.perf_counter() - began) * 1000
 
 
 def probe_once_overhead(folder: Path, runs: int, count: int = 20) -> tuple[float, float]:
