@@ -20,7 +20,6 @@ import tempfile
 import time
 from pathlib import Path
 
-from accuracy import curl_round
 from common import compiled, fleet, fleet_env, header, median, sim
 
 OURS = str(Path(sys.executable).parent / "oss-monitor")
@@ -69,6 +68,10 @@ def probe_once(folder: Path, runs: int, count: int, curl: bool = True) -> dict[s
     endpoints = [
         sim(f"e{i:03d}", 50 + 850 * i / max(count - 1, 1), tokens_per_s=500) for i in range(count)
     ]
+    # Imported here, after the --help figures: it loads the monitor, and a child forked from a
+    # big process reports that process's pages in its own peak RSS.
+    from accuracy import curl_round
+
     walls, overheads, curls, slowest = [], [], [], 0.0
     with fleet(endpoints, folder) as catalogue:
         for i in range(runs):
