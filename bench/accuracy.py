@@ -16,6 +16,7 @@ import argparse
 import json
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 import anyio
@@ -101,6 +102,24 @@ def curl_ms(catalog: list[Endpoint], count: int, at_once: int = 1) -> dict[str, 
             url, seconds = line.split()
             found[by_url[url]].append(float(seconds) * 1000)
     return found
+
+
+def curl_round(catalogue: Path) -> float:
+    """Wall ms of curl doing every endpoint's probe request at once in one process (-Z):
+    the anchor of a round, measured against the same fleet in the same run."""
+    catalog = load_catalog(str(catalogue)).enabled()
+    command = [
+        *curl_base(catalog[0]),
+        "-Z",
+        "--parallel-immediate",
+        "--parallel-max",
+        str(len(catalog)),
+    ]
+    for endpoint in catalog:
+        command += ["-o", "/dev/null", f"{endpoint.base_url}/chat/completions"]
+    began = time.perf_counter()
+    subprocess.run(command, capture_output=True, check=True, timeout=120)
+    return (time.perf_counter() - began) * 1000
 
 
 async def curl_alone(catalog: list[Endpoint], count: int) -> dict[str, list[float]]:

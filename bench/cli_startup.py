@@ -1,8 +1,11 @@
-"""CLI: `oss-monitor --help` time and peak memory beside the Node peer, `probe --once` overhead.
+"""CLI: `oss-monitor --help` time and peak memory beside the Node peer; `probe --once` rounds.
 
     python bench/cli_startup.py [--runs 15] [--no-peer]
-Targets: --help <= 120 ms median and <= 40 MB peak; `probe --once` <= 300 ms beyond the
-slowest endpoint. The peer is free-coding-models from npm, installed into a temporary folder.
+Targets: --help <= 120 ms median and <= 40 MB peak; `probe --once` <= 250 ms beyond the
+slowest endpoint; a round of 150 endpoints whose slowest takes 1.0 s, start-up included,
+<= 1.8 s. The peer is free-coding-models from npm, installed into a temporary folder. The
+anchor of a round is curl sending the same requests, all at once in one process (`-Z`), to
+the same fleet in the same run.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import fleet, fleet_env, header, median, sim
+from common import compiled, fleet, fleet_env, header, median, sim
 
 OURS = str(Path(sys.executable).parent / "oss-monitor")
 
@@ -52,18 +55,41 @@ def install_peer(folder: Path) -> list[str] | None:
     return [str(folder / "node_modules" / ".bin" / "free-coding-models"), "--help"]
 
 
-def probe_once_overhead(folder: Path, runs: int) -> tuple[float, float]:
-    """Median (wall - slowest endpoint's total) in ms of `probe --once` over 20 endpoints."""
-    endpoints = [sim(f"e{i:02d}", 50 + 50 * i, tokens_per_s=500) for i in range(20)]
-    overheads, slowest = [], 0.0
+def probe_once_overhead(folder: Path, runs: int, count: int = 20) -> tuple[float, float]:
+    """Median (wall - slowest endpoint's total) in ms of `probe --once` over `count`
+    endpoints, the slowest taking about 1 s, and that slowest total."""
+    figures = probe_once(folder, runs, count, curl=False)
+    return figures["overhead"], figures["slowest"]
+
+
+def probe_once(folder: Path, runs: int, count: int, curl: bool = True) -> dict[str, float]:
+    """Medians of `probe --once` over `count` endpoints (first tokens spread up to ~0.9 s):
+    wall ms, ms beyond the slowest endpoint's total, and curl's wall for the same round."""
+    endpoints = [
+        sim(f"e{i:03d}", 50 + 850 * i / max(count - 1, 1), tokens_per_s=500) for i in range(count)
+    ]
+    # Imported here, after the --help figures: it loads the monitor, and a child forked from a
+    # big process reports that process's pages in its own peak RSS.
+    from accuracy import curl_round
+
+    walls, overheads, curls, slowest = [], [], [], 0.0
     with fleet(endpoints, folder) as catalogue:
         for i in range(runs):
-            db = f"sqlite:///{folder / f'once-{i}.db'}"
+            db = f"sqlite:///{folder / f'once-{count}-{i}.db'}"
             command = [OURS, "probe", "--once", "--json", "--providers", str(catalogue)]
             wall, _, out = timed([*command, "--db", db], fleet_env())
             slowest = max(r["total_ms"] for r in json.loads(out))
+            walls.append(wall)
             overheads.append(wall - slowest)
-    return median(overheads), slowest
+            if curl and shutil.which("curl"):
+                curls.append(curl_round(catalogue))
+    return {
+        "wall": median(walls),
+        "overhead": median(overheads),
+        "slowest": slowest,
+        "curl": median(curls) if curls else float("nan"),
+        "ratio": median([w / c for w, c in zip(walls, curls, strict=False)]) if curls else 0,
+    }
 
 
 def main() -> None:
@@ -72,6 +98,7 @@ def main() -> None:
     parser.add_argument("--no-peer", action="store_true", help="skip the Node peer")
     args = parser.parse_args()
     header("CLI start-up")
+    compiled()
     ours = help_figures([OURS, "--help"], args.runs)
     print(f"oss-monitor --help:        {ours[0]:6.0f} ms median, {ours[1]:5.1f} MB peak "
           f"(targets <= 120 ms, <= 40 MB)")  # fmt: skip
@@ -82,9 +109,12 @@ def main() -> None:
             print(f"free-coding-models --help: {peer[0]:6.0f} ms median, {peer[1]:5.1f} MB peak")
             print(f"ratio ours/peer:           {ours[0] / peer[0]:6.2f} x time, "
                   f"{ours[1] / peer[1]:.2f} x memory")  # fmt: skip
-        overhead, slowest = probe_once_overhead(Path(tmp), max(3, args.runs // 3))
-    print(f"probe --once overhead:     {overhead:6.0f} ms beyond the slowest endpoint "
-          f"({slowest:.0f} ms) (target <= 300 ms)")  # fmt: skip
+        for count in (20, 150):
+            r = probe_once(Path(tmp), max(3, args.runs // 3), count)
+            print(f"probe --once, {count:>3} endpoints: {r['wall']:5.0f} ms wall, "
+                  f"{r['overhead']:4.0f} ms beyond the slowest ({r['slowest']:.0f} ms); curl -Z, "
+                  f"same round: {r['curl']:5.0f} ms; ours/curl {r['ratio']:.2f}x")  # fmt: skip
+    print("targets: <= 250 ms beyond the slowest; 150 endpoints <= 1800 ms wall")
 
 
 if __name__ == "__main__":

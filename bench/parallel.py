@@ -2,17 +2,20 @@
 
     python bench/parallel.py [--sizes 200 1000] [--runs 3]
 Targets: 200 endpoints in <= 1.5 s of wall time, 1,000 in <= 3 s (sequential: N seconds).
-The fleet runs in its own process, so it does not share the prober's GIL.
+The fleet runs in its own process, so it does not share the prober's GIL. The anchor: curl
+sending the same requests all at once in one process (`-Z`), right after each round.
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
 import tempfile
 import time
 from pathlib import Path
 
 import anyio
+from accuracy import curl_round
 from common import fleet, fleet_env, header, median, sim
 
 from monitor.catalog import load_catalog
@@ -43,13 +46,23 @@ async def timed_round(catalogue: Path, db: Path) -> tuple[float, int]:
 
 def run(size: int, runs: int, folder: Path) -> tuple[float, int]:
     """Median wall seconds over `runs` rounds (each with a fresh client), and ok probes."""
-    walls, oks = [], []
+    wall, ok, _ = run_with_anchor(size, runs, folder, curl=False)
+    return wall, ok
+
+
+def run_with_anchor(
+    size: int, runs: int, folder: Path, curl: bool = True
+) -> tuple[float, int, float]:
+    """`run`, and the median ratio of each round to curl's round just after it (the anchor)."""
+    walls, oks, ratios = [], [], []
     with fleet(one_second_endpoints(size), folder) as catalogue:
         for i in range(runs):
             wall, ok = anyio.run(timed_round, catalogue, folder / f"round-{i}.db")
             walls.append(wall)
             oks.append(ok)
-    return median(walls), min(oks)
+            if curl:
+                ratios.append(wall / (curl_round(catalogue) / 1000))
+    return median(walls), min(oks), median(ratios) if ratios else float("nan")
 
 
 def main() -> None:
@@ -61,10 +74,11 @@ def main() -> None:
     targets = {200: 1.5, 1000: 3.0}
     for size in args.sizes:
         with tempfile.TemporaryDirectory() as tmp:
-            wall, ok = run(size, args.runs, Path(tmp))
+            curl = bool(shutil.which("curl"))
+            wall, ok, ratio = run_with_anchor(size, args.runs, Path(tmp), curl)
         target = f"target <= {targets[size]:g} s" if size in targets else ""
-        print(f"{size:>5} endpoints: {wall:.2f} s wall (median of {args.runs}), "
-              f"{ok}/{size} ok   {target}", flush=True)  # fmt: skip
+        print(f"{size:>5} endpoints: {wall:.2f} s wall (median of {args.runs}), {ok}/{size} ok, "
+              f"{ratio:.2f}x curl -Z on the same round   {target}", flush=True)  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -14,18 +14,18 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 import anyio
-import httpx
 from pydantic import BaseModel, Field
 
 from monitor.catalog import Endpoint, resolve
 from monitor.core import crash
 from monitor.core.models import ErrorKind, ProbeKind, ProbeResult, ProbeSettings
-from monitor.probe import probe
 from monitor.store import Claim, Finished, Grant, Store, StoreError
-from monitor.upstream.client import make_client
+
+if TYPE_CHECKING:
+    import httpx
 
 
 class ScheduleSettings(BaseModel):
@@ -345,6 +345,10 @@ class Scheduler:
     async def _probe(self, endpoint: Endpoint, kind: ProbeKind, counter: int) -> ProbeResult:
         """The probe itself; an unexpected error in it is this probe's failure, `internal`,
         so the round goes on and the reserved row is finished like any other."""
+        # Imported here: the dashboard's UI reads this module's settings and events and never
+        # probes (its prober is another process), so it does without httpx (~0.1 s of start-up).
+        from monitor.probe import probe
+
         started_at = datetime.now(UTC)
         try:
             return await probe(self.client, endpoint, self.env, self.probe_settings, kind, counter)
@@ -396,6 +400,12 @@ async def open_scheduler(
     on_event: Callable[[Event], None] | None = None,
 ) -> AsyncIterator[Scheduler]:
     """A scheduler with its own shared HTTP client, closed when the block ends."""
-    await anyio.to_thread.run_sync(store.register_prober, settings.prober, settings.region)
-    async with make_client(probe_settings, settings.concurrency) as client:
+    from monitor.upstream.client import make_client  # see _probe
+
+    async with anyio.create_task_group() as group:
+        register = store.register_prober
+        group.start_soon(anyio.to_thread.run_sync, register, settings.prober, settings.region)
+        # Loading the CA bundle takes a while: in a thread, beside the store's write.
+        client = await anyio.to_thread.run_sync(make_client, probe_settings, settings.concurrency)
+    async with client:
         yield Scheduler(endpoints, store, client, env, probe_settings, settings, on_event)

@@ -1,9 +1,10 @@
-"""The dashboard app: it owns the scheduler worker and the stats pipeline; screens show them.
+"""The dashboard app: it owns the prober and the stats pipeline; screens show them.
 
-Data flows one way: the scheduler (an async worker in this event loop) reports probes as
-`ProbeEvent` messages; a thread worker reads the store and ranks, shortly after probes land
-and on a clock tick, but at most once a second; the result lands in the `snapshot` reactive,
-which the screens watch. Nothing here speaks HTTP or touches the database on the event loop.
+Data flows one way: the scheduler (in a process of its own, see prober.py, so UI work never
+delays a measurement) stores probes and reports them as `ProbeEvent` messages; a thread worker
+reads the store and ranks, shortly after probes land and on a clock tick, but at most once a
+second; the result lands in the `snapshot` reactive, which the screens watch. Nothing here
+speaks HTTP or touches the database on the event loop.
 """
 
 from __future__ import annotations
@@ -26,17 +27,10 @@ from monitor.catalog import Catalog, Endpoint, resolve
 from monitor.core.models import WINDOWS, ProbeSettings, parse_window
 from monitor.core.router_address import ROUTER_CIRCUITS, open_circuits
 from monitor.report import standings
-from monitor.scheduler import (
-    Event,
-    ProbeLanded,
-    ProbeSkipped,
-    ProbeStarted,
-    Scheduler,
-    ScheduleSettings,
-    open_scheduler,
-)
+from monitor.scheduler import Event, ProbeLanded, ProbeSkipped, ProbeStarted, ScheduleSettings
 from monitor.store import Store
 from monitor.tui.messages import ProbeEvent, Snapshot
+from monitor.tui.prober import Prober, open_prober
 from monitor.tui.screens.export import ExportModal
 from monitor.tui.screens.ranking import RankingScreen
 
@@ -96,12 +90,13 @@ class MonitorApp(App[int]):
         self.refresh_s = refresh_s
         self.endpoints = catalog.enabled()
         self.missing = {e.id: resolve(e, env).missing for e in catalog.providers}
-        self.scheduler: Scheduler | None = None
+        self.scheduler: Prober | None = None  # the prober process, once it probes
         self.set_reactive(MonitorApp.window, window)
         self._computing = False
         self._stale = False
         self._computed_at = -MIN_RECOMPUTE_GAP_S  # monotonic start of the last recompute
         self._soon: Timer | None = None
+        self._prober_launched = False
         self._asked: set[str] = set()  # endpoints the user asked to probe: report skips
         self._last_export: str | None = None
         self._last_error = ""
@@ -116,14 +111,13 @@ class MonitorApp(App[int]):
         if self.refresh_s:
             self.set_interval(self.refresh_s, self._refresh_soon)
         if self.probing:
-            self.probe_state = "starting"
-            self._probe_forever()
+            self.probe_state = "starting"  # the prober starts once the first ranking shows
 
     # ------------------------------------------------------------ probing
 
     @work(exclusive=True, group="scheduler", exit_on_error=False)
     async def _probe_forever(self) -> None:
-        async with open_scheduler(
+        async with open_prober(
             self.endpoints,
             self.store,
             self.env,
@@ -153,7 +147,7 @@ class MonitorApp(App[int]):
                     f"{endpoint_id} was not probed: {reason}.", severity="warning", markup=False
                 )
 
-    def _ready_scheduler(self) -> Scheduler | None:
+    def _ready_scheduler(self) -> Prober | None:
         """The scheduler, if it can take orders now; otherwise say why not."""
         if self.scheduler is None:
             why = "--no-probe shows the store only" if not self.probing else "it is not running"
@@ -248,6 +242,10 @@ class MonitorApp(App[int]):
             self.in_flight = len(self.scheduler.in_flight) if self.scheduler else 0
             if state is WorkerState.SUCCESS:
                 self.snapshot = result
+            if self.probing and not self._prober_launched:
+                # Not sooner: the prober's start-up would compete with the first frame for CPU.
+                self._prober_launched = True
+                self.call_after_refresh(self._probe_forever)
                 self._last_error = ""
             if self._stale:
                 self.refresh_stats()

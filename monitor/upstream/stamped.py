@@ -308,14 +308,16 @@ async def _connect_one(family: int, address: Any, local_address: str | None) -> 
     return sock
 
 
-def stamped_transport(limits: httpx.Limits) -> httpx.AsyncHTTPTransport | None:
+def stamped_transport(
+    limits: httpx.Limits, ssl_context: ssl.SSLContext
+) -> httpx.AsyncHTTPTransport | None:
     """httpx's transport over StampedBackend; None where the kernel gives no stamps."""
     if not STAMPS_POSSIBLE:
         return None
-    transport = httpx.AsyncHTTPTransport(limits=limits)
+    transport = httpx.AsyncHTTPTransport(limits=limits, verify=ssl_context)
     # httpx does not pass a network backend through; the connection pool it wraps takes one.
     transport._pool = httpcore.AsyncConnectionPool(
-        ssl_context=httpx.create_ssl_context(),
+        ssl_context=ssl_context,
         max_connections=limits.max_connections,
         max_keepalive_connections=limits.max_keepalive_connections,
         keepalive_expiry=limits.keepalive_expiry,

@@ -1,0 +1,58 @@
+"""The dashboard's prober process: it says why it cannot start, and the UI sees it die."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from monitor.core.models import ProbeSettings
+from monitor.scheduler import ScheduleSettings
+from monitor.store import Store
+from monitor.tui.app import MonitorApp
+from monitor.tui.prober import ProberError, open_prober
+from tests.helpers import catalog_of, sim
+from tests.tui.conftest import notifications, wait_for
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_a_store_the_prober_cannot_open_is_an_error_with_the_reason() -> None:
+    store: Any = SimpleNamespace(url="nosuchdriver://x", is_sqlite=False, path=None)
+    with pytest.raises(ProberError, match="not a SQLAlchemy URL"):
+        async with open_prober([], store, {}, ProbeSettings(), ScheduleSettings(), print):
+            pass
+
+
+async def test_a_memory_store_is_refused() -> None:
+    store = Store("sqlite://")
+    with pytest.raises(ProberError, match="needs a store file"):
+        async with open_prober([], store, {}, ProbeSettings(), ScheduleSettings(), print):
+            pass
+    store.close()
+
+
+async def test_the_dashboard_says_when_its_prober_dies(
+    run_fleet: Callable[..., Any], store: Store
+) -> None:
+    server, path = run_fleet(sim("sim-a"))
+    app = MonitorApp(
+        catalog_of(path),
+        store,
+        server.env(),
+        ProbeSettings(total_s=5, first_token_s=5),
+        ScheduleSettings(interval_s=30, budget_fraction=1.0),
+        probing=True,
+        simulated=True,
+        refresh_s=0.2,
+    )
+    async with app.run_test(size=(120, 30)) as pilot:
+        await wait_for(pilot, lambda: app.probe_state == "on", within_s=20)
+        assert app.scheduler is not None
+        app.scheduler.process.kill()
+        await wait_for(pilot, lambda: app.probe_state == "stopped", within_s=20)
+        assert any("the prober stopped (exit code -9)" in n for n in notifications(app))
+        await pilot.press("a")
+        assert "not running" in notifications(app)[-1]
