@@ -42,6 +42,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError
 from sqlmodel import Field, Session, SQLModel, col, create_engine, delete, select
 
+from monitor.core.format import duration
 from monitor.core.models import SPARK_POINTS, ErrorKind, ProbeKind, ProbeResult, Sample, Span, Tally
 
 BUDGET_LOCK = 0x055_0B0D6E7  # any fixed number: the advisory lock guarding budget slots
@@ -363,7 +364,7 @@ class Store:
             used = self._count(conn, claim.endpoint_id, since)
             used += sum(1 for moment in taken.get(claim.endpoint_id, ()) if moment >= since)
             if used >= limit:
-                refused = f"budget: {used} of {limit} probes in {_span(window)} used"
+                refused = f"budget: {used} of {limit} probes in {duration(window)} used"
                 return Grant(None, refused, failures), started
         return None, started
 
@@ -504,6 +505,19 @@ class Store:
             with self.reader.connect() as conn, self._guard():
                 conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         return deleted
+
+    def older_than(self, before: datetime) -> list[tuple[str, int, datetime]]:
+        """What `prune(before)` would delete: per endpoint, the raw probes and the oldest."""
+        table = Probe.__table__.c  # type: ignore[attr-defined]
+        query = (
+            sa_select(table.endpoint_id, func.count(), func.min(table.started_at))
+            .where(table.started_at < as_utc(before))
+            .group_by(table.endpoint_id)
+            .order_by(table.endpoint_id)
+        )
+        with self._read() as session, self._guard():
+            rows = session.connection().execute(query)
+            return [(str(e), int(n), as_utc(oldest)) for e, n, oldest in rows]
 
     # ------------------------------------------------------------ reads
 
@@ -821,10 +835,6 @@ def _use_wal(cursor: Any) -> None:
             if "locked" not in str(exc) or attempt == WAL_TRIES - 1:
                 raise
             time.sleep(0.02 * (attempt + 1))  # a worker thread or start-up, never the event loop
-
-
-def _span(seconds: int) -> str:
-    return {60: "1 min", 3600: "1 h", 86400: "24 h"}.get(seconds, f"{seconds} s")
 
 
 def _bucket(ttft_ms: float) -> int:

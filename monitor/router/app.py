@@ -30,6 +30,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from monitor.catalog import Catalog, Endpoint, resolve
+from monitor.core import format as fmt
 from monitor.core.models import (
     ErrorKind,
     ProbeKind,
@@ -290,7 +291,7 @@ class Router:
         result = attempt.run.result(attempt.endpoint.id, attempt.started_at, attempt.secrets)
         self.recorder.add(result)
         if result.ok:
-            log.info("%s ok, TTFT %s ms", result.endpoint_id, _ms(result.ttft_ms))
+            log.info("%s ok, TTFT %s", result.endpoint_id, fmt.ms(result.ttft_ms))
         else:
             log.info("%s %s: %s", result.endpoint_id, result.error, result.message)
         return result
@@ -336,7 +337,3 @@ class Router:
 def _error(status: int, message: str, code: str) -> Response:
     body = {"error": {"message": message, "type": "oss_monitor_router", "code": code}}
     return JSONResponse(body, status_code=status)
-
-
-def _ms(value: float | None) -> str:
-    return "-" if value is None else f"{value:.0f}"

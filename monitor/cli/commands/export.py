@@ -36,14 +36,14 @@ tools: opencode, kilo (Kilo Code 7.x), kilo-legacy (Kilo Code legacy / Roo Code 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     text = "write the best gpt-oss-120b endpoint into a coding tool's config, safely"
-    parser = sub.add_parser(
+    parser = a.add_command(
+        sub,
         "export",
-        help=text,
+        text,
+        EXAMPLES,
+        [a.common()],
         description=text + ".\nOnly our own entry and the selected model change; the file is "
         "written atomically\nafter a timestamped backup beside it, and --undo puts it back.",
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        parents=[a.common()],
     )
     parser.add_argument("tool", metavar="TOOL", help="the coding tool (listed below)")
     parser.add_argument(
@@ -65,7 +65,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--undo", action="store_true", help="put back the file as it was before our last export"
     )
     parser.add_argument(
-        "--window", type=a.window, default="1h", help="ranking window: 15m, 1h, 24h, 7d"
+        "--window",
+        type=a.window,
+        default="1h",
+        help="ranking window: 15m, 1h, 24h, 7d or e.g. 3d (default: %(default)s)",
     )
     parser.add_argument(
         "--via-router",

@@ -29,17 +29,19 @@ it would use now and why."""
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     text = "serve one local OpenAI-compatible endpoint that always uses the best healthy provider"
-    parser = sub.add_parser(
+    parser = a.add_command(
+        sub,
         "router",
-        help=text,
+        text,
+        EXAMPLES,
+        [a.common()],
         description=text + ".\nEach request goes to the best endpoint right now; one that fails "
         "before answering is\nreplaced by the next. Keys come from the environment, as for "
         "probing.",
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        parents=[a.common()],
     )
-    parser.add_argument("--port", type=a.port, default=DEFAULT_PORT, help=f"default {DEFAULT_PORT}")
+    parser.add_argument(
+        "--port", type=a.port, default=DEFAULT_PORT, help="port (default: %(default)s)"
+    )
     parser.add_argument(
         "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1, this machine)"
     )
@@ -51,8 +53,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import logging
-
     from monitor.catalog import CatalogError, load_catalog
     from monitor.router import Router, RouterError, RouterSettings, listen, make_server, url_of
     from monitor.store import Store, StoreError
@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
         sock = listen(args.host, args.port)
     except (CatalogError, StoreError, RouterError) as exc:
         raise UsageError(str(exc)) from None
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+    own_log_lines()
     router = Router(catalog, store, dict(os.environ), RouterSettings(token=args.token or None))
     guard = f"; clients must send the token ({TOKEN_ENV})" if args.token else ""
     print(
@@ -89,3 +89,15 @@ def _loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def own_log_lines() -> None:
+    """Our router's lines on stderr, and nobody else's (httpx logs every request at INFO)."""
+    import logging
+
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", datefmt="%H:%M:%S"))
+    log = logging.getLogger("oss-monitor")
+    log.handlers[:] = [handler]
+    log.setLevel(logging.INFO)
+    log.propagate = False

@@ -25,6 +25,8 @@ from textual_plotext import PlotextPlot
 from textual_plotext.plot import Plot
 
 from monitor.catalog import Endpoint
+from monitor.core import format as fmt
+from monitor.core.format import duration
 from monitor.core.models import EndpointStats, parse_window
 from monitor.scheduler import budget_limits, min_interval
 from monitor.store import Probe, as_utc
@@ -34,7 +36,6 @@ if TYPE_CHECKING:
     from monitor.tui.app import MonitorApp
 
 RECENT = 50
-SPANS = {60: "1 min", 3600: "1 h", 86400: "24 h"}
 PROBE_COLUMNS = ("time (UTC)", "kind", "result", "status", "TTFT", "total", "tok/s", "message")
 
 
@@ -188,9 +189,9 @@ class EndpointScreen(Screen[None]):
                 p.kind,
                 result,
                 str(p.status or "-"),
-                cells.ms(p.ttft_ms),
-                cells.ms(p.total_ms),
-                cells.ms(p.tokens_per_s),
+                fmt.number(p.ttft_ms),
+                fmt.number(p.total_ms),
+                fmt.number(p.tokens_per_s),
                 p.message or "",
             )
 
@@ -200,11 +201,11 @@ class EndpointScreen(Screen[None]):
         if detail.used:
             text.append(f" ({fraction:.0%} of the provider's quota, all processes)\n")
             for span, used, allowed in detail.used:
-                text.append(f"  {SPANS.get(span, f'{span} s')}: {used} of {allowed} used\n")
+                text.append(f"  per {duration(span)}: {used:,} of {allowed:,} used\n")
         else:
             text.append(": no quota in the catalogue\n")
         interval = min_interval(self.endpoint, self.app.schedule)
-        text.append(f"  probed at most every {interval:g} s\n")
+        text.append(f"  probed at most every {duration(interval)}\n")
         text.append("Rate-limit headers seen", style="bold")
         headers = next((p.rate_limit for p in detail.recent if p.rate_limit), None)
         if headers is None:

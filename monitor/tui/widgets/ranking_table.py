@@ -17,6 +17,7 @@ from textual import events
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 
+from monitor.core import format as fmt
 from monitor.core.models import EndpointStats, State
 from monitor.tui import cells
 
@@ -169,17 +170,17 @@ def _text(key: str, s: EndpointStats, now: datetime) -> str:
         case "provider":
             return s.endpoint.name
         case "ttft":
-            return cells.ms(s.ttft_p50_ms)
+            return fmt.number(s.ttft_p50_ms)
         case "p95":
-            return cells.ms(s.ttft_p95_ms)
+            return fmt.number(s.ttft_p95_ms)
         case "total":
-            return cells.ms(s.total_p50_ms)
+            return fmt.number(s.total_p50_ms)
         case "speed":
-            return cells.ms(s.tokens_per_s)
+            return fmt.number(s.tokens_per_s)
         case "uptime":
             return s.uptime_text() if s.samples else "-"
         case "price":
-            return cells.price(s.endpoint)
+            return fmt.price(s.endpoint)
         case "free":
             return "yes" if s.endpoint.free else ""
         case "age":

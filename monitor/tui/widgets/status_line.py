@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 from textual.widgets import Static
 
+from monitor.core.format import duration
 from monitor.tui import cells
 
 if TYPE_CHECKING:
@@ -52,7 +53,7 @@ class StatusLine(Static):
 def _probing(app: MonitorApp) -> str:
     match app.probe_state:
         case "on":
-            return f"probing every ≥{app.schedule.interval_s:g} s, {app.in_flight} in flight"
+            return f"probing every ≥{duration(app.schedule.interval_s)}, {app.in_flight} in flight"
         case "paused":
             return f"⏸ PAUSED (p resumes), {app.in_flight} in flight"
         case "starting":
