@@ -56,12 +56,12 @@ def test_states_have_one_word() -> None:
 
 def test_help_defaults_are_the_real_ones() -> None:
     schedule, probe = ScheduleSettings(), ProbeSettings()
-    assert PROBING_DEFAULTS == {
+    assert {
         "interval": schedule.interval_s,
         "budget": schedule.budget_fraction,
         "concurrency": schedule.concurrency,
         "timeout": probe.total_s,
-    }
+    } == PROBING_DEFAULTS
 
 
 @pytest.fixture
