@@ -123,7 +123,7 @@ def test_endpoint_without_key_is_refused(
     [
         (["opencode", "--endpoint", "nope"], "no endpoint 'nope' in the catalogue"),
         (["codex", "--endpoint", "fast"], "Codex needs the Responses API"),
-        (["opencode", "--undo"], "no export to OpenCode to undo"),
+        (["opencode", "--undo"], "there is no export to "),
     ],
 )
 def test_bad_input_is_one_sentence_and_exit_2(
