@@ -47,12 +47,14 @@ def plural(count: int, word: str, words: str | None = None) -> str:
 
 
 def duration(seconds: float) -> str:
-    """A span as a person says it, in its largest whole unit: 45s, 5m, 3h, 2d; 1m 30s → 90s."""
-    whole = max(0, round(seconds))
+    """A span in its largest unit: 45s, 5m, 1.5m, 29m, 3h, 2d (whole when it is, else rounded)."""
     for unit, size in UNITS.items():
-        if whole >= size and whole % size == 0:
-            return f"{whole // size}{unit}"
-    return f"{whole}s"
+        if seconds >= size or unit == "s":
+            value = seconds / size
+            if value == round(value):
+                return f"{round(value)}{unit}"
+            return f"{value:.1f}{unit}" if value < 10 else f"{round(value)}{unit}"
+    raise AssertionError("unreachable: seconds is the last unit")
 
 
 def age(seconds: float) -> str:

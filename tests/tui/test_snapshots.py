@@ -6,10 +6,12 @@ Update them after an intended change with `pytest tests/tui --snapshot-update`.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+import pytest
 from textual.pilot import Pilot
-from textual.widgets import DataTable
+from textual.widgets import Button, DataTable
 
 from monitor.tui.app import MonitorApp
 from tests.tui.conftest import loaded, wait_for
@@ -47,3 +49,32 @@ def test_detail_screen(make_app: MakeApp, snap_compare: SnapCompare) -> None:
         await wait_for(pilot, lambda: probes.row_count == 11)
 
     assert snap_compare(app, terminal_size=(140, 50), run_before=ready)
+
+
+def test_export_dialog_small(
+    make_app: MakeApp, snap_compare: SnapCompare, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.tui.test_dashboard import install_fake_export
+
+    install_fake_export(tmp_path, monkeypatch)
+    app = make_app()
+
+    async def ready(pilot: Pilot[Any]) -> None:
+        await loaded(pilot, app)
+        await pilot.press("e", "down")
+        write = app.screen.query_one("#write", Button)
+        await wait_for(pilot, lambda: not write.disabled)
+
+    assert snap_compare(app, terminal_size=(60, 20), run_before=ready)
+
+
+def test_detail_screen_80x24(make_app: MakeApp, snap_compare: SnapCompare) -> None:
+    app = make_app()
+
+    async def ready(pilot: Pilot[Any]) -> None:
+        await loaded(pilot, app)
+        await pilot.press("enter")
+        probes = app.screen.query_one("#probes", DataTable)
+        await wait_for(pilot, lambda: probes.row_count == 11)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=ready)

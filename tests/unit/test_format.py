@@ -23,10 +23,10 @@ def test_numbers() -> None:
 
 
 @pytest.mark.parametrize(
-    ("seconds", "label"), [(45, "45s"), (60, "1m"), (90, "90s"), (3600, "1h"), (86400, "1d"),
-                           (604800, "1w"), (5.0, "5s")],
+    ("seconds", "label"), [(45, "45s"), (60, "1m"), (90, "1.5m"), (1728, "29m"), (3600, "1h"),
+                           (86400, "1d"), (604800, "1w"), (5.0, "5s"), (0.5, "0.5s")],
 )  # fmt: skip
-def test_durations_read_in_their_largest_whole_unit(seconds: float, label: str) -> None:
+def test_durations_read_in_their_largest_unit(seconds: float, label: str) -> None:
     assert fmt.duration(seconds) == label
 
 
