@@ -42,7 +42,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError
 from sqlmodel import Field, Session, SQLModel, col, create_engine, delete, select
 
-from monitor.core.format import duration
+from monitor.core.format import duration, plural
 from monitor.core.models import SPARK_POINTS, ErrorKind, ProbeKind, ProbeResult, Sample, Span, Tally
 
 BUDGET_LOCK = 0x055_0B0D6E7  # any fixed number: the advisory lock guarding budget slots
@@ -364,7 +364,7 @@ class Store:
             used = self._count(conn, claim.endpoint_id, since)
             used += sum(1 for moment in taken.get(claim.endpoint_id, ()) if moment >= since)
             if used >= limit:
-                refused = f"budget: {used} of {limit} probes in {duration(window)} used"
+                refused = f"budget: {used} of {plural(limit, 'probe')} in {duration(window)} used"
                 return Grant(None, refused, failures), started
         return None, started
 

@@ -24,6 +24,7 @@ from textual.screen import Screen
 from textual.timer import Timer
 
 from monitor.catalog import Catalog, Endpoint, resolve
+from monitor.core.format import plural
 from monitor.core.models import WINDOWS, ProbeSettings, parse_window
 from monitor.report import standings
 from monitor.scheduler import (
@@ -194,7 +195,8 @@ class MonitorApp(ExportActions):
         scheduler = self._ready_scheduler()
         if scheduler is not None:
             scheduler.probe_now()
-            self.notify(f"Probing all {len(self.endpoints)} endpoints now, budgets permitting.")
+            every = plural(len(self.endpoints), "endpoint")
+            self.notify(f"Probing all {every} now, budgets permitting.")
 
     def action_toggle_pause(self) -> None:
         if self.scheduler is None:

@@ -52,11 +52,11 @@ def test_detail_screen(make_app: MakeApp, snap_compare: SnapCompare) -> None:
 
 
 def test_export_dialog_small(
-    make_app: MakeApp, snap_compare: SnapCompare, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    make_app: MakeApp, snap_compare: SnapCompare, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from tests.tui.test_dashboard import install_fake_export
 
-    install_fake_export(tmp_path, monkeypatch)
+    install_fake_export(Path(), monkeypatch)  # relative paths: the same picture every run
     app = make_app()
 
     async def ready(pilot: Pilot[Any]) -> None:

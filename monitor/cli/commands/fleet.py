@@ -8,6 +8,7 @@ import contextlib
 from monitor.cli import args as a
 from monitor.cli.args import EXIT_OK, UsageError
 from monitor.cli.load import check_output, load_profile_from, write_output
+from monitor.core.format import plural
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -44,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     with server:
         if args.write_providers:
             write_output(args.write_providers, catalogue_yaml(profile, server.base_url))
-        print(f"simulated fleet: {len(profile.endpoints)} endpoints on {server.base_url}")
+        print(f"simulated fleet: {plural(len(profile.endpoints), 'endpoint')} on {server.base_url}")
         print(f"key: export {FLEET_KEY_ENV}={profile.api_key}")
         if args.write_providers:
             print(

@@ -12,6 +12,7 @@ import os
 
 from monitor.cli import args as a
 from monitor.cli.args import EXIT_OK, UsageError
+from monitor.core.format import plural
 from monitor.core.router_address import ROUTER_DEFAULT_PORT as DEFAULT_PORT
 from monitor.core.router_address import ROUTER_DEFAULT_URL as DEFAULT_URL
 from monitor.core.router_address import ROUTER_TOKEN_ENV as TOKEN_ENV
@@ -74,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
     router = Router(catalog, store, dict(os.environ), RouterSettings(token=args.token or None))
     guard = f"; clients must send the token ({TOKEN_ENV})" if args.token else ""
     print(
-        f"router on {url_of(sock)} for {len(catalog.enabled())} endpoints, ranking from "
+        f"router on {url_of(sock)} for {plural(len(catalog.enabled()), 'endpoint')}, ranking from "
         f"{store.display}{guard}; Ctrl-C stops",
         flush=True,
     )

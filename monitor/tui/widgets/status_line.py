@@ -13,7 +13,7 @@ from rich.text import Text
 from textual import events
 from textual.widgets import Static
 
-from monitor.core.format import duration
+from monitor.core.format import duration, plural
 from monitor.tui import cells
 
 if TYPE_CHECKING:
@@ -46,7 +46,8 @@ class StatusLine(Static):
                 parts.append(f"{shown} of {len(snapshot.stats)} shown")
             answered, failed = snapshot.traffic
             if answered or failed:
-                parts.append(f"router: {answered + failed} upstream requests, {failed} failed over")
+                asked = plural(answered + failed, "upstream request")
+                parts.append(f"router: {asked}, {failed:,} failed over")
         elif not app.endpoints:
             parts.append("no enabled endpoint in the catalogue")
         parts.append(f"window {app.window}")
