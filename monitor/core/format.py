@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 UNKNOWN = "-"
 UNITS = {"w": 7 * 86400, "d": 86400, "h": 3600, "m": 60, "s": 1}
-DURATION = re.compile(r"(\d{1,7})([smhdw])|(\d{1,7}(?:\.\d{1,3})?)")
+DURATION = re.compile(r"(\d{1,7})([smhdw])|(\d{1,7}(?:\.\d{1,20})?)")
 DURATION_HINT = "use a number and a unit: 90s, 30m, 24h, 7d, 2w"
 STATE_LABELS = {
     "up": "up",
