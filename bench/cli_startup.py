@@ -61,7 +61,8 @@ def probe_once_overhead(folder: Path, runs: int) -> tuple[float, float]:
             db = f"sqlite:///{folder / f'once-{i}.db'}"
             command = [OURS, "probe", "--once", "--json", "--providers", str(catalogue)]
             wall, _, out = timed([*command, "--db", db], fleet_env())
-            slowest = max(r["total_ms"] for r in json.loads(out))
+            rows = [json.loads(line) for line in out.splitlines() if line.strip()]  # JSON Lines
+            slowest = max(r["total_ms"] for r in rows)
             overheads.append(wall - slowest)
     return median(overheads), slowest
 
