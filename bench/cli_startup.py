@@ -78,7 +78,8 @@ def probe_once(folder: Path, runs: int, count: int, curl: bool = True) -> dict[s
             db = f"sqlite:///{folder / f'once-{count}-{i}.db'}"
             command = [OURS, "probe", "--once", "--json", "--providers", str(catalogue)]
             wall, _, out = timed([*command, "--db", db], fleet_env())
-            slowest = max(r["total_ms"] for r in json.loads(out))
+            rows = [json.loads(line) for line in out.splitlines() if line.strip()]  # JSON Lines
+            slowest = max(r["total_ms"] for r in rows)
             walls.append(wall)
             overheads.append(wall - slowest)
             if curl and shutil.which("curl"):

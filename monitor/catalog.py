@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from monitor.core.plain import field_problem, yaml_problem
 from monitor.core.yaml_shape import ShapeError, check_shape
 
 ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
@@ -240,15 +241,9 @@ def _read_yaml(path: Path) -> tuple[dict[str, Any], dict[tuple[Any, ...], int]]:
             loader.dispose()
     except ShapeError as exc:
         raise CatalogError(f"{path}:{exc.line}: the YAML {exc.why}; simplify it") from None
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else 1
-        why = exc.problem or exc.context
-        if exc.context and exc.context_mark and exc.problem_mark:
-            why = f"{why} ({exc.context} at line {exc.context_mark.line + 1})"
-        raise CatalogError(f"{path}:{line}: YAML error: {why}") from None
     except yaml.YAMLError as exc:
-        raise CatalogError(f"{path}:1: YAML error: {exc}") from None
+        line, words = yaml_problem(exc)
+        raise CatalogError(f"{path}:{line}: {words}") from None
     if not isinstance(data, dict):
         raise CatalogError(f"{path}:1: the top level must be a mapping with `providers:`")
     return data, lines
@@ -342,7 +337,7 @@ def _describe(
                 where = lines[loc[:cut]]
                 break
         file, line = where or (fallback, 1)
-        messages.append(f"{file}:{line}: {_field_name(loc, data)}: {_plain(error)}")
+        messages.append(f"{file}:{line}: {_field_name(loc, data)}: {field_problem(error)}")
     return "\n".join(messages)
 
 
@@ -354,12 +349,3 @@ def _field_name(loc: tuple[Any, ...], data: dict[str, Any]) -> str:
         label = f"endpoint {who!r}" if who else f"endpoint #{loc[1] + 1}"
         return f"{label} {rest}".strip()
     return ".".join(str(p) for p in loc) or "file"
-
-
-def _plain(error: Any) -> str:
-    if error["type"] == "extra_forbidden":
-        return "unknown key (check its spelling against providers.yaml's header)"
-    if error["type"] == "missing":
-        return "required key is missing"
-    message = str(error["msg"])
-    return message.removeprefix("Value error, ")

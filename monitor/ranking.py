@@ -14,8 +14,10 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from monitor import quality_stats
 from monitor.catalog import Endpoint
-from monitor.core.format import printable
+from monitor.core import format as fmt
+from monitor.core.hysteresis import is_down
 from monitor.core.models import (
+    ANSWERING,
     MIN_SAMPLES,
     SIDE_KINDS,
     SPARK_POINTS,
@@ -97,7 +99,7 @@ def compute(
     stats.sort(key=lambda s: (not s.eligible, _answers_wrong(s), -s.score, s.id))
     rank = 0
     for s in stats:
-        if s.eligible:
+        if s.state in ANSWERING:  # a rank says "use this one": not for down or limited ones
             rank += 1
             s.rank = rank
     return stats
@@ -128,7 +130,7 @@ def _stats(
     failures = [s for s in chat if not s.ok]
     if failures:
         stats.last_error = failures[-1].error
-        stats.last_message = printable(failures[-1].message)  # stored text: never trusted
+        stats.last_message = fmt.printable(failures[-1].message)  # stored text: never trusted
     if samples:
         stats.last_probe_at = samples[-1].started_at
     # Only a tool probe that got an answer says anything about tool calls; an outage does not.
@@ -200,7 +202,9 @@ def _state(endpoint: Endpoint, chat: list[Sample], stats: EndpointStats) -> Stat
         return State.AUTH
     if last.error == ErrorKind.RATE_LIMITED:
         return State.RATE_LIMITED
-    if not last.ok:
+    # Down and back up with the alerts' hysteresis: one failure among successes is degraded.
+    answered = [s.ok for s in chat if s.error not in (ErrorKind.AUTH, ErrorKind.RATE_LIMITED)]
+    if is_down(answered) or not any(answered):  # never answered in the window: down too
         return State.DOWN
     shaky = any(not s.ok for s in chat[-3:])
     if shaky or (stats.uptime is not None and stats.uptime < 0.95):
@@ -247,17 +251,17 @@ def _why(s: EndpointStats, window_label: str) -> str:
     else:
         parts = [f"{s.uptime_text()} up over {window_label}"]
     if s.ttft_p50_ms is not None:
-        parts.append(f"TTFT {s.ttft_p50_ms:.0f} ms p50 / {s.ttft_p95_ms or 0:.0f} ms p95")
+        parts.append(f"TTFT {fmt.ms(s.ttft_p50_ms)} p50 / {fmt.ms(s.ttft_p95_ms)} p95")
         if s.ttfa_p50_ms is not None and s.ttfa_p50_ms > s.ttft_p50_ms * 1.1:
-            parts.append(f"answer from {s.ttfa_p50_ms:.0f} ms (reasons first)")
+            parts.append(f"answer from {fmt.ms(s.ttfa_p50_ms)} (reasons first)")
     if s.tokens_per_s is not None:
-        parts.append(f"{s.tokens_per_s:.0f} tok/s")
+        parts.append(f"{fmt.number(s.tokens_per_s)} tok/s")
     if s.endpoint.free:
         parts.append("free")
     elif s.endpoint.price:
         parts.append(f"${s.endpoint.price.output:g}/M out")
-    if s.state in (State.DOWN, State.RATE_LIMITED) and s.last_error:
-        parts.insert(0, f"{s.state.value.replace('_', '-')} ({s.last_error}: {s.last_message})")
+    if s.state in (State.DOWN, State.RATE_LIMITED, State.DEGRADED) and s.last_error:
+        parts.insert(0, f"{fmt.state(s.state)} ({s.last_error}: {s.last_message})")
     if s.tool_health is ToolHealth.BROKEN:
         parts.append("tool calls broken")
     return ", ".join(parts)

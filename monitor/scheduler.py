@@ -227,14 +227,21 @@ class Scheduler:
             for endpoint in self.endpoints:
                 group.start_soon(self._loop, endpoint)
 
-    async def round(self, kinds: Sequence[ProbeKind] = (ProbeKind.CHAT,)) -> list[Outcome]:
-        """One probe of each kind for every endpoint, all in parallel; the cron mode."""
+    async def round(
+        self,
+        kinds: Sequence[ProbeKind] = (ProbeKind.CHAT,),
+        on_outcome: Callable[[Outcome], None] | None = None,
+    ) -> list[Outcome]:
+        """One probe of each kind for every endpoint, all in parallel; the cron mode.
+        `on_outcome` hears of each as it lands (a live display)."""
         outcomes: list[Outcome] = []
 
         async def one(endpoint: Endpoint) -> None:
             for kind in kinds:
                 outcome = await self._isolated(endpoint, kind)
                 outcomes.append(outcome)
+                if on_outcome is not None:
+                    on_outcome(outcome)
                 if outcome.no_key:
                     break
 

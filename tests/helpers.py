@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,6 +13,13 @@ from monitor.core.models import ErrorKind, ProbeKind, ProbeResult
 from monitor.sim.fleet import SimEndpoint
 
 FLEET_KEY = "sim-test-key-1234567890"
+
+
+def json_lines(text: str) -> list[dict[str, Any]]:
+    """`--json` output: one object per line, each with its schema version."""
+    rows = [json.loads(line) for line in text.splitlines() if line.strip()]
+    assert all(row["schema"] == 1 for row in rows), rows
+    return rows
 
 
 def result(

@@ -7,11 +7,13 @@ imported inside the command that needs it, so `oss-monitor --help` starts fast.
 from __future__ import annotations
 
 import argparse
+import difflib
 import gc
 import sys
 from collections.abc import Sequence
 
-from monitor.cli.args import EXIT_CODES, EXIT_INTERRUPTED, EXIT_USAGE, UsageError
+from monitor import __version__
+from monitor.cli.args import EXIT_CODES, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageError
 from monitor.cli.commands import (
     catalog,
     dashboard,
@@ -27,6 +29,7 @@ from monitor.cli.commands import (
     web,
 )
 
+TOP_LEVEL = ("-h", "--help", "--version")
 COMMANDS = {
     "dashboard": dashboard,
     "demo": demo,
@@ -51,22 +54,45 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="examples:\n"
         "  oss-monitor demo                    the dashboard on a simulated fleet (no key needed)\n"
         "  oss-monitor                         the live dashboard on your providers\n"
+        "  oss-monitor --providers my.yaml     the same, with dashboard options\n"
         "  oss-monitor probe --once            one probe round, a table, an exit code (cron)\n"
         "  oss-monitor rank --window 24h       best endpoints over the last day\n"
         "  oss-monitor providers               the catalogue and which keys are set\n\n"
         + EXIT_CODES,
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for command in COMMANDS.values():
         command.add_parser(sub)
     return parser
 
 
+def parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
+    """Parse; options before any command belong to the default command, the dashboard. An
+    unknown option is reported with that command's usage and the closest real option."""
+    if not argv or (argv[0].startswith("-") and argv[0] not in TOP_LEVEL):
+        argv = ["dashboard", *argv]
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        command = _subparsers(parser)[args.command]
+        options = [s for action in command._actions for s in action.option_strings]
+        word = extra[0].split("=", 1)[0]
+        close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]}?" if close else f"; see oss-monitor {args.command} -h"
+        what = "option" if word.startswith("-") else "argument"
+        command.error(f"unknown {what} {word}{hint}")
+    return args
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.command is None:
-        args = parser.parse_args(["dashboard", *(argv if argv is not None else sys.argv[1:])])
+    args = parse(build_parser(), list(sys.argv[1:] if argv is None else argv))
     from monitor.catalog import CatalogError
     from monitor.store import StoreError
 
@@ -77,6 +103,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"oss-monitor: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except ExceptionGroup as group:  # raised inside a task group (e.g. a full disk mid-round)
+        if group.subgroup(BrokenPipeError) is not None:
+            return _reader_left()
         mine = group.subgroup(known)
         if mine is None:
             raise
@@ -88,7 +116,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("oss-monitor: stopped", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        return _reader_left()
     finally:
         # Everything left is freed by the process exit; a last full collection of the cyclic
         # garbage at interpreter shutdown cost ~250 ms a run (cron runs `probe --once` often).
         gc.freeze()
+
+
+def _reader_left() -> int:
+    """`oss-monitor … | head` closed the pipe: stop quietly, as other command-line tools do."""
+    import os
+
+    # Python would complain again while flushing stdout at exit: point it at /dev/null.
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return EXIT_OK

@@ -1,17 +1,29 @@
-"""What commands print: tables sized to the terminal, numbers formatted one way, JSON."""
+"""What commands print: tables that fit the terminal, numbers formatted one way, JSON Lines.
+
+Every `--json` object is one line with `schema` (the format's version) and `record` (what it
+describes), and every documented field present, null when unknown: a cron `>> log` stays
+parseable line by line, and a reader can rely on the keys (README, "JSON output").
+"""
 
 from __future__ import annotations
 
+import json
+import os
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from monitor.cli.tables import Column, fitted
+from monitor.core import format as fmt
 from monitor.core.format import markup
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from monitor.core.models import EndpointStats, ProbeResult
     from monitor.scheduler import Outcome
 
+SCHEMA = 1
 PER: dict[str | int, str] = {
     "rpm": "min",
     "rph": "h",
@@ -20,105 +32,159 @@ PER: dict[str | int, str] = {
     3600: "h",
     86400: "day",
 }
+PROBE_FIELDS = (
+    "started_at", "status", "error", "message", "headers_ms", "ttft_ms", "ttfa_ms", "total_ms",
+    "tokens_per_s", "output_tokens", "new_connection", "retry_after_s", "clock", "quality",
+)  # fmt: skip
+ROUND_COLUMNS = (
+    Column("endpoint"),
+    Column("result"),
+    Column("TTFT ms", 1, "right"),
+    Column("kind", 4),
+    Column("total ms", 2, "right"),
+    Column("tok/s", 3, "right"),
+    Column("status", 5, "right"),
+    Column("tokens", 6, "right"),
+    Column("note", text=True),
+)
+RANK_COLUMNS = (
+    Column("#", 0, "right"),
+    Column("endpoint"),
+    Column("state"),
+    Column("uptime", 1, "right"),
+    Column("TTFT p50", 1, "right"),
+    Column("tok/s", 2, "right"),
+    Column("p95", 3, "right"),
+    Column("total p50", 4, "right"),
+    Column("quality", 2, "right"),
+    Column("why", text=True),
+)
 
 
-def ms(value: float | None) -> str:
-    return "-" if value is None else f"{value:,.0f}"
-
-
-def console() -> Any:
+def console(width: int | None = None) -> Console:
     from rich.console import Console
 
-    # Piped into a log (cron): do not squeeze tables into 80 columns.
-    width = None if sys.stdout.isatty() else 200
+    # Piped into a log (cron): do not squeeze tables into 80 columns unless COLUMNS says so.
+    if width is None and not sys.stdout.isatty() and not os.environ.get("COLUMNS"):
+        width = 200
     return Console(highlight=False, width=width)
 
 
-def outcome_json(outcome: Outcome) -> dict[str, Any]:
+def json_line(record: str, fields: dict[str, Any]) -> str:
+    return json.dumps({"schema": SCHEMA, "record": record, **fields}, separators=(", ", ": "))
+
+
+def outcome_json(outcome: Outcome) -> str:
+    """One probe (or skipped probe) as a `probe` record."""
     result = outcome.result
+    data: dict[str, Any] = dict.fromkeys(PROBE_FIELDS)
     if result is None:
-        no_key = outcome.skipped.startswith("no key")
-        return {
+        data.update(error="no_key" if outcome.no_key else None, message=outcome.skipped)
+    else:
+        dumped = result.model_dump(mode="json")
+        data.update({name: dumped[name] for name in PROBE_FIELDS})
+    return json_line(
+        "probe",
+        {
             "id": outcome.endpoint_id,
             "kind": outcome.kind.value,
-            "ok": False,
-            "status": None,
-            "error": "no_key" if no_key else None,
-            "skipped": outcome.skipped,
-            "message": outcome.skipped,
-            "headers_ms": None,
-            "ttft_ms": None,
-            "total_ms": None,
-            "tokens_per_s": None,
-            "output_tokens": None,
-        }
-    data = result.model_dump(mode="json", exclude={"endpoint_id", "rate_limit"})
-    return {"id": result.endpoint_id, "skipped": "", **data}
+            "ok": bool(result and result.ok),
+            "skipped": outcome.skipped or None,
+            **data,
+        },
+    )
 
 
-def print_round(outcomes: Sequence[Outcome]) -> None:
-    from rich.table import Table
+def stats_json(
+    stats: EndpointStats, window: str, prober: str | None = None, region: str | None = None
+) -> str:
+    """One endpoint's standing as an `endpoint` record."""
+    return json_line("endpoint", {"window": window, "prober": prober, "region": region,
+                                  **stats.as_json()})  # fmt: skip
 
-    table = Table(title="probe round", title_justify="left")
-    for name, justify in (
-        ("endpoint", "left"),
-        ("kind", "left"),
-        ("result", "left"),
-        ("status", "right"),
-        ("TTFT ms", "right"),
-        ("total ms", "right"),
-        ("tok/s", "right"),
-        ("tokens", "right"),
-    ):
-        table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
-    table.add_column("note", overflow="fold", min_width=20)
-    counts: dict[str, int] = {}
+
+def result_label(outcome: Outcome) -> str:
+    if outcome.result is None:
+        return "no key" if outcome.no_key else "skipped"
+    return "ok" if outcome.result.ok else str(outcome.result.error)
+
+
+def outcome_line(outcome: Outcome) -> str:
+    """One probe as a plain log line (markup for colour)."""
+    r = outcome.result
+    if r is None:
+        return f"[dim]{result_label(outcome)} {outcome.endpoint_id}: {markup(outcome.skipped)}[/]"
+    stamp = f"{r.started_at:%H:%M:%S}"
+    if r.ok:
+        return (
+            f"{stamp} [green]ok[/] {r.endpoint_id} {r.kind.value}: TTFT {fmt.ms(r.ttft_ms)}, "
+            f"total {fmt.ms(r.total_ms)}, {fmt.number(r.tokens_per_s)} tok/s"
+            + (f"; {verdict}" if (verdict := verdict_note(r)) else "")
+        )
+    return f"{stamp} [red]{r.error}[/] {r.endpoint_id} {r.kind.value}: {markup(r.message)}"
+
+
+def round_table(outcomes: Sequence[Outcome], width: int, title: str = "probe round") -> Any:
+    rows: list[list[str]] = []
     for o in outcomes:
         r = o.result
+        label = result_label(o)
         if r is None:
-            label = "no key" if o.skipped.startswith("no key") else "skipped"
-            counts[label] = counts.get(label, 0) + 1
-            table.add_row(
-                o.endpoint_id, o.kind.value, f"[dim]{label}[/]", "", "", "", "", "",
-                markup(o.skipped),
-            )  # fmt: skip
+            rows.append([o.endpoint_id, f"[dim]{label}[/]", "", o.kind.value, "", "", "", "",
+                         markup(o.skipped)])  # fmt: skip
             continue
-        label = "ok" if r.ok else str(r.error)
-        counts["ok" if r.ok else "failed"] = counts.get("ok" if r.ok else "failed", 0) + 1
         style = "green" if r.ok else "red"
-        table.add_row(
-            r.endpoint_id,
-            r.kind.value,
-            f"[{style}]{label}[/]",
-            str(r.status or "-"),
-            ms(r.ttft_ms),
-            ms(r.total_ms),
-            ms(r.tokens_per_s),
-            str(r.output_tokens or "-"),
-            markup(r.message) or verdict_note(r),
-        )
-    screen = console()
-    screen.print(table)
-    summary = ", ".join(f"{n} {label}" for label, n in counts.items())
-    screen.print(f"{len(outcomes)} probes: {summary}")
-    if counts.get("no key") and not counts.get("ok"):
-        screen.print(
+        rows.append(
+            [
+                r.endpoint_id, f"[{style}]{label}[/]", fmt.number(r.ttft_ms), r.kind.value,
+                fmt.number(r.total_ms), fmt.number(r.tokens_per_s), str(r.status or "-"),
+                fmt.number(r.output_tokens), markup(r.message) or verdict_note(r),
+            ]
+        )  # fmt: skip
+    return fitted(title, ROUND_COLUMNS, rows, width)
+
+
+def round_summary(outcomes: Sequence[Outcome], of: int | None = None) -> str:
+    counts: dict[str, int] = {}
+    for o in outcomes:
+        label = result_label(o)
+        label = label if label in ("ok", "no key", "skipped") else "failed"
+        counts[label] = counts.get(label, 0) + 1
+    parts = ", ".join(f"{n:,} {label}" for label, n in counts.items())
+    done = fmt.plural(len(outcomes), "probe")
+    lead = f"{done} of {of:,} finished before the interrupt" if of is not None else done
+    return f"{lead}: {parts}" if parts else lead
+
+
+def round_hints(outcomes: Sequence[Outcome]) -> list[str]:
+    """What to do when nothing answered because of keys: missing, or all refused."""
+    results = [o.result for o in outcomes if o.result is not None]
+    if any(r.ok for r in results):
+        return []
+    if results and all(r.error == "auth" for r in results):
+        ids = ", ".join(sorted({r.endpoint_id for r in results}))
+        return [
+            f"Every key was refused (HTTP 401/403 from {ids}): check that each variable "
+            "`oss-monitor providers` names holds a current key for that provider, without "
+            "quotes or spaces around it, and that the account is active."
+        ]
+    if any(o.no_key for o in outcomes):
+        return [
             "No endpoint answered and keys are missing: set one of the variables named above "
             "(`oss-monitor providers` lists them all), or see it work with `oss-monitor demo`."
-        )
+        ]
+    return []
 
 
 def verdict_note(result: ProbeResult) -> str:
     """A quality probe's verdict, for the round's note column (the answer is escaped: it is
     the provider's text, not our markup)."""
-    from rich.markup import escape
-
     item = result.quality
     if item is None:
         return ""
     if item.passed:
         return f"{item.task_id}: right"
-    return escape(f"{item.task_id}: {item.failure}, expected {item.expected}, got {item.received}")
+    return markup(f"{item.task_id}: {item.failure}, expected {item.expected}, got {item.received}")
 
 
 def summary_line(stats: Sequence[EndpointStats]) -> str:
@@ -126,9 +192,9 @@ def summary_line(stats: Sequence[EndpointStats]) -> str:
 
     counts: dict[str, int] = {}
     for s in stats:
-        label = s.state.value.replace("_", "-")
+        label = fmt.state(s.state)
         counts[label] = counts.get(label, 0) + 1
-    states = ", ".join(f"{n} {label}" for label, n in counts.items())
+    states = ", ".join(f"{n:,} {label}" for label, n in counts.items())
     best = next((s for s in stats if s.rank == 1), None)
     lead = f"best: {best.id} ({best.why})" if best else "no endpoint is usable yet"
     return f"── {datetime.now():%H:%M:%S}  {states} · {lead}"
@@ -141,26 +207,19 @@ def _quality(stats: EndpointStats) -> str:
     return f"[red]{stats.quality.short()}[/]" if stats.quality.below else stats.quality.short()
 
 
-def print_rank(stats: Sequence[Any], window: str) -> None:
-    from rich.table import Table
+def rank_table(stats: Sequence[EndpointStats], window: str, width: int) -> Any:
+    rows = [
+        [
+            str(s.rank or "-"), s.id, fmt.state(s.state), s.uptime_text() if s.samples else "-",
+            fmt.number(s.ttft_p50_ms), fmt.number(s.tokens_per_s), fmt.number(s.ttft_p95_ms),
+            fmt.number(s.total_p50_ms), _quality(s), markup(s.why),
+        ]
+        for s in stats
+    ]  # fmt: skip
+    styles = [None if s.rank else "dim" for s in stats]
+    return fitted(f"ranking over {window}", RANK_COLUMNS, rows, width, styles)
 
-    table = Table(title=f"ranking over {window}", title_justify="left")
-    columns = ("#", "endpoint", "state", "uptime", "TTFT p50", "p95", "total p50", "tok/s")
-    for name in (*columns, "quality"):
-        table.add_column(name, justify="left" if name in ("endpoint", "state") else "right")
-    table.add_column("why")
-    for s in stats:
-        table.add_row(
-            str(s.rank or "-"),
-            s.id,
-            s.state.value.replace("_", "-"),
-            s.uptime_text() if s.samples else "-",
-            ms(s.ttft_p50_ms),
-            ms(s.ttft_p95_ms),
-            ms(s.total_p50_ms),
-            ms(s.tokens_per_s),
-            _quality(s),
-            markup(s.why),
-            style=None if s.rank else "dim",
-        )
-    console().print(table)
+
+def print_rank(stats: Sequence[EndpointStats], window: str, screen: Console | None = None) -> None:
+    screen = screen or console()
+    screen.print(rank_table(stats, window, screen.width))

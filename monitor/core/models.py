@@ -5,7 +5,6 @@ Every layer speaks these types; this module imports nothing of ours but the cata
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -15,6 +14,7 @@ from typing import NamedTuple
 from pydantic import BaseModel, Field
 
 from monitor.catalog import Endpoint
+from monitor.core.format import parse_duration
 
 
 class ErrorKind(StrEnum):
@@ -263,16 +263,8 @@ class EndpointStats:
 
 
 def parse_window(text: str) -> timedelta:
-    """`15m`, `1h`, `24h`, `7d`, or any `<n><s|m|h|d>`; ValueError with a clear message."""
-    if text in WINDOWS:
-        return WINDOWS[text]
-    match = re.fullmatch(r"(\d{1,6})([smhd])", text.strip())
-    if not match or int(match.group(1)) == 0:
-        raise ValueError(
-            f"window {text!r} is not a duration; use one of {', '.join(WINDOWS)} or e.g. 30m, 3d"
-        )
-    unit = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[match.group(2)]
-    window = timedelta(**{unit: int(match.group(1))})
+    """`15m`, `1h`, `24h`, `7d`, or any duration (`30m`, `3d`, `2w`); ValueError otherwise."""
+    window = WINDOWS.get(text) or parse_duration(text)
     if window > MAX_WINDOW:  # `now - window` must stay a date
         raise ValueError(
             f"window {text!r} is longer than {MAX_WINDOW.days} days; pick a shorter one"

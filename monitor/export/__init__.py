@@ -12,6 +12,7 @@ import difflib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -41,7 +42,10 @@ __all__ = [
     "ExportResult",
     "apply_export",
     "default_config_path",
+    "describe",
+    "last_export",
     "plan_export",
+    "undo",
     "undo_export",
 ]
 
@@ -79,6 +83,7 @@ class ExportPlan:
     notes: list[str]  # plain sentences for the user
     mode: int | None  # file mode to write (0o600 when it holds a literal key)
     companions: dict[Path, str]  # files wholly ours written alongside (see Rendered)
+    what: str = ""  # the endpoint id, or "the router"
 
 
 @dataclass(frozen=True)
@@ -135,6 +140,7 @@ def plan_export(
         + (_ROUTER_NOTES if router_url is not None else []),
         mode=_mode(existing, holds_key),
         companions=companions,
+        what="the router" if router_url is not None else endpoint.id,
     )
 
 
@@ -158,11 +164,17 @@ def apply_export(plan: ExportPlan, *, env: Mapping[str, str] | None = None) -> E
         return ExportResult(plan.tool, plan.path, None, True, f"Updated {plan.tool}'s files.")
     backup = files.backup(plan.path, current.text, current.mode) if current else None
     files.write_atomic(plan.path, plan.after, plan.mode or files.NEW_FILE_MODE, files.Seen(current))
-    copy = str(files.save_copy(plan.tool, plan.after, env))
+    path = plan.path.expanduser().resolve()
     record = files.Record(
-        str(plan.path), str(backup) if backup else None, files.digest(plan.after), copy
+        path=str(path),
+        backup=str(backup) if backup else None,
+        written=files.digest(plan.after),
+        tool=plan.tool,
+        what=plan.what,
+        at=datetime.now(UTC).isoformat(timespec="seconds"),
+        copy=str(files.save_copy(path, plan.after, env)),
     )
-    files.save_record(plan.tool, record, env)
+    files.save_record(record, env)
     kept = f"the previous version is in {backup}" if backup else "the file is new"
     message = (
         f"Wrote {plan.path} ({kept}); `oss-monitor export {plan.tool} --undo` "
@@ -174,31 +186,60 @@ def apply_export(plan: ExportPlan, *, env: Mapping[str, str] | None = None) -> E
 def undo_export(
     tool: str, *, config: Path | None = None, env: Mapping[str, str] | None = None
 ) -> ExportResult:
+    """Undo our last export to `config`, or without it, our last export of `tool`."""
     env = os.environ if env is None else env
     _writer(tool)
-    record = files.load_record(tool, env)
-    if record is None:
-        raise ExportError(f"there is no export to {TOOLS[tool]} to undo")
+    if config is not None:
+        record = files.load_record(config, env)
+        if record is None:
+            raise ExportError(f"there is no export to {config} to undo")
+    else:
+        record = next((r for r in files.records(env) if r.tool == tool), None)
+        if record is None:
+            raise ExportError(f"there is no export to {TOOLS[tool]} to undo")
+    return undo(record, env)
+
+
+def last_export(env: Mapping[str, str] | None = None) -> files.Record | None:
+    """The newest export that can still be undone, from any run, to any file (a catalogue
+    sync keeps its record there too, and is not an export)."""
+    found = [r for r in files.records(os.environ if env is None else env) if r.tool in TOOLS]
+    return found[0] if found else None
+
+
+def describe(record: files.Record) -> str:
+    """What undoing an export does, in one sentence."""
+    when = f" at {datetime.fromisoformat(record.at):%Y-%m-%d %H:%M}" if record.at else ""
+    tool = TOOLS.get(record.tool, "a tool")
+    export = f"the export of {record.what or 'an endpoint'} to {tool}{when}"
+    if record.backup is None:
+        return f"undo {export}: delete {record.path}, which it created"
+    return f"undo {export}: restore {record.path} from {record.backup}"
+
+
+def undo(record: files.Record, env: Mapping[str, str] | None = None) -> ExportResult:
+    """Put back the file as it was before the export `record` describes."""
+    env = os.environ if env is None else env
     path = Path(record.path)
-    if config is not None and Path(config).expanduser().resolve() != path.resolve():
-        raise ExportError(f"our last export to {TOOLS[tool]} wrote {path}, not {config}")
     current = files.read(path)
     if current is None:
         raise ExportError(f"{path} is gone since our export; there is nothing to undo")
     if files.digest(current.text) != record.written:
-        return _undo_keeping_theirs(tool, path, record, current, env)
+        return _undo_keeping_theirs(path, record, current, env)
     if record.backup is None:
         files.check_writable(path)
         path.resolve().unlink()
-        files.drop_record(tool, env)
-        return ExportResult(tool, path, None, True, f"Deleted {path}, which our export created.")
+        files.drop_record(path, env)
+        return ExportResult(
+            record.tool, path, None, True, f"Deleted {path}, which our export created."
+        )
     backup = Path(record.backup)
     saved = files.read(backup)
     if saved is None:
         raise ExportError(f"the backup {backup} is gone, so {path} cannot be restored")
     files.write_atomic(path, saved.text, saved.mode)
-    files.drop_record(tool, env)
-    return ExportResult(tool, path, backup, True, f"Restored {path} from {backup}.")
+    files.drop_record(path, env)
+    return ExportResult(record.tool, path, backup, True, f"Restored {path} from {backup}.")
 
 
 def _text_of(path: Path) -> str | None:
@@ -207,7 +248,7 @@ def _text_of(path: Path) -> str | None:
 
 
 def _undo_keeping_theirs(
-    tool: str, path: Path, record: files.Record, current: files.Existing, env: Mapping[str, str]
+    path: Path, record: files.Record, current: files.Existing, env: Mapping[str, str]
 ) -> ExportResult:
     """The file changed since our export: take our keys out and keep the rest (threeway)."""
     before = files.read(Path(record.backup)) if record.backup else None
@@ -229,10 +270,10 @@ def _undo_keeping_theirs(
         path.resolve().unlink()
     else:
         files.write_atomic(path, merged.text, current.mode)
-    files.drop_record(tool, env)
+    files.drop_record(path, env)
     theirs = f" ({', '.join(merged.theirs)})" if merged.theirs else ""
     return ExportResult(
-        tool,
+        record.tool,
         path,
         saved,
         True,

@@ -189,42 +189,59 @@ def digest(text: str) -> str:
 
 @dataclass(frozen=True)
 class Record:
-    """Our last export to one tool: which file, its backup (None: we created it), what we wrote."""
+    """Our last export to one file: its backup (None: we created it), what we wrote, and for
+    the messages, which tool, what went in and when. One per file, whichever tool wrote it
+    (OpenCode and Kilo Code may share a file)."""
 
     path: str
     backup: str | None
     written: str  # sha256 of the text we wrote, to notice later edits by someone else
+    tool: str = ""  # the tool's id, e.g. opencode
+    what: str = ""  # the endpoint id, or "the router"
+    at: str = ""  # ISO time of the export
     copy: str | None = None  # a copy of that text, for a three-way undo (older records: none)
 
 
-def record_path(tool: str, env: Mapping[str, str]) -> Path:
-    return data_home(env) / "oss-monitor" / "exports" / f"{tool}.json"
+def record_path(path: Path | str, env: Mapping[str, str]) -> Path:
+    key = digest(str(Path(path).expanduser().resolve()))[:16]
+    return data_home(env) / "oss-monitor" / "exports" / f"{key}.json"
 
 
-def save_record(tool: str, record: Record, env: Mapping[str, str]) -> None:
-    write_atomic(_ensure_folder(record_path(tool, env)), json.dumps(asdict(record)) + "\n", 0o600)
+def save_record(record: Record, env: Mapping[str, str]) -> None:
+    where = _ensure_folder(record_path(record.path, env))
+    write_atomic(where, json.dumps(asdict(record)) + "\n", 0o600)
 
 
-def save_copy(tool: str, text: str, env: Mapping[str, str]) -> Path:
+def save_copy(path: Path | str, text: str, env: Mapping[str, str]) -> Path:
     """What we wrote, kept privately (it may hold a key) so undo can tell our keys from theirs."""
-    copy = record_path(tool, env).with_suffix(".written")
+    copy = record_path(path, env).with_suffix(".written")
     write_atomic(_ensure_folder(copy), text, 0o600)
     return copy
 
 
-def load_record(tool: str, env: Mapping[str, str]) -> Record | None:
-    where = record_path(tool, env)
+def load_record(path: Path | str, env: Mapping[str, str]) -> Record | None:
+    return _load(record_path(path, env))
+
+
+def records(env: Mapping[str, str]) -> list[Record]:
+    """Every export that can still be undone, newest first."""
+    folder = data_home(env) / "oss-monitor" / "exports"
+    found = [r for f in sorted(folder.glob("*.json")) if (r := _load(f)) is not None]
+    return sorted(found, key=lambda r: r.at, reverse=True)
+
+
+def drop_record(path: Path | str, env: Mapping[str, str]) -> None:
+    record_path(path, env).unlink(missing_ok=True)
+    record_path(path, env).with_suffix(".written").unlink(missing_ok=True)
+
+
+def _load(where: Path) -> Record | None:
     try:
         return Record(**json.loads(where.read_text(encoding="utf-8")))
     except FileNotFoundError:
         return None
     except (OSError, ValueError, TypeError):
         raise ExportError(f"the undo record {where} is unreadable; delete it") from None
-
-
-def drop_record(tool: str, env: Mapping[str, str]) -> None:
-    record_path(tool, env).unlink(missing_ok=True)
-    record_path(tool, env).with_suffix(".written").unlink(missing_ok=True)
 
 
 def _ensure_folder(path: Path) -> Path:

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 import anyio
 
 from monitor.catalog import Endpoint, resolve
+from monitor.core import format as fmt
 from monitor.core.models import ErrorKind, ProbeKind, ProbeResult, ProbeSettings
 from monitor.router.choice import Picker
 from monitor.router.recorder import Recorder
@@ -249,7 +250,7 @@ class Forwarder:
         result = attempt.run.result(attempt.endpoint.id, attempt.started_at, attempt.secrets)
         self.recorder.add(result)
         if result.ok:
-            log.info("%s ok, TTFT %s ms", result.endpoint_id, _ms(result.ttft_ms))
+            log.info("%s ok, TTFT %s", result.endpoint_id, fmt.ms(result.ttft_ms))
         else:
             log.info("%s %s: %s", result.endpoint_id, result.error, result.message)
         return result
@@ -260,7 +261,3 @@ def _translated(attempt: Attempt, speaker: Speaker) -> bytes:
     events = attempt.events[:]
     attempt.events.clear()  # in place: the exchange's listener appends to this very list
     return b"".join(speaker.feed(e) for e in events)
-
-
-def _ms(value: float | None) -> str:
-    return "-" if value is None else f"{value:.0f}"

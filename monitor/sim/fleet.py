@@ -10,7 +10,6 @@ and the end-to-end tests; it knows nothing of the monitor's internals.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import random
@@ -354,17 +353,3 @@ def catalogue_yaml(profile: FleetProfile, base_url: str) -> str:
     return header + yaml.safe_dump(
         {"model": "gpt-oss-120b", "providers": providers}, sort_keys=False
     )
-
-
-def serve_forever(profile: FleetProfile, port: int, write_providers: str | None) -> None:
-    """`oss-monitor fleet`: run until Ctrl-C, printing where it listens."""
-    with FleetServer(profile, port=port) as server:
-        if write_providers:
-            Path(write_providers).write_text(catalogue_yaml(profile, server.base_url))
-        print(f"simulated fleet: {len(profile.endpoints)} endpoints on {server.base_url}")
-        print(f"key: export {FLEET_KEY_ENV}={profile.api_key}")
-        if write_providers:
-            print(f"catalogue written to {write_providers} (use --providers {write_providers})")
-        print("Ctrl-C stops it.", flush=True)
-        with contextlib.suppress(KeyboardInterrupt):
-            server.thread.join()

@@ -163,6 +163,11 @@ class Store:
         with self.engines.guard(), self._read() as conn:
             return queries.probers(conn, since)
 
+    def older_than(self, before: datetime) -> list[tuple[str, int, datetime]]:
+        """What `prune(before)` would delete: per endpoint, the raw probes and the oldest."""
+        with self.engines.guard(), self._read() as conn:
+            return queries.older_than(conn, before)
+
     def recent(self, endpoint_id: str, limit: int = 50) -> list[Probe]:
         with self.engines.guard(), self._read() as conn:
             return queries.recent(conn, endpoint_id, limit)

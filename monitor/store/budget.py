@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, insert, select, text, update
 
+from monitor.core.format import duration, plural
 from monitor.core.models import ProbeResult
 from monitor.store import quality
 from monitor.store.engine import as_utc
@@ -123,9 +124,8 @@ def _grant(
         used = count(conn, claim.endpoint_id, since)
         used += sum(1 for moment in taken.get(claim.endpoint_id, ()) if moment >= since)
         if used >= limit:
-            return Grant(
-                None, f"budget: {used} of {limit} probes in {_span(window)} used", failures
-            )
+            used_up = f"{used} of {plural(limit, 'probe')} in {duration(window)} used"
+            return Grant(None, f"budget: {used_up}", failures)
     return None
 
 
@@ -258,7 +258,3 @@ def probe_columns(result: ProbeResult) -> dict[str, Any]:
         "rate_limit": json.dumps(result.rate_limit, sort_keys=True) if result.rate_limit else None,
         "clock": result.clock.value if result.clock else None,
     }
-
-
-def _span(seconds: int) -> str:
-    return {60: "1 min", 3600: "1 h", 86400: "24 h"}.get(seconds, f"{seconds} s")

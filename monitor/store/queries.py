@@ -41,6 +41,18 @@ _SAMPLE_COLUMNS = [
 ]  # fmt: skip
 
 
+def older_than(conn: Connection, before: datetime) -> list[tuple[str, int, datetime]]:
+    """What pruning at `before` would delete: per endpoint, the raw probes and the oldest."""
+    probe = PROBE.c
+    query = (
+        select(probe.endpoint_id, func.count(), func.min(probe.started_at))
+        .where(probe.started_at < as_utc(before))
+        .group_by(probe.endpoint_id)
+        .order_by(probe.endpoint_id)
+    )
+    return [(str(e), int(n), as_utc(oldest)) for e, n, oldest in conn.execute(query)]
+
+
 def samples(
     conn: Connection,
     since: datetime,

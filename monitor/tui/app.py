@@ -9,6 +9,8 @@ speaks HTTP or touches the database on the event loop.
 
 from __future__ import annotations
 
+import asyncio
+import signal
 import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
@@ -16,44 +18,48 @@ from functools import partial
 from typing import Any, ClassVar
 
 from textual import work
-from textual.app import App, SystemCommand
+from textual.app import SystemCommand
 from textual.binding import Binding, BindingType
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.worker import Worker, WorkerState
 
 from monitor.catalog import Catalog, Endpoint, resolve
+from monitor.core.format import plural
 from monitor.core.models import WINDOWS, ProbeSettings, parse_window
 from monitor.core.router_address import ROUTER_CIRCUITS, open_circuits
 from monitor.report import standings
 from monitor.scheduler import Event, ProbeLanded, ProbeSkipped, ProbeStarted, ScheduleSettings
 from monitor.store import Store
-from monitor.tui.messages import ProbeEvent, Snapshot
+from monitor.tui.exporting import ExportActions
+from monitor.tui.messages import Failed, ProbeEvent, Snapshot, StatsReady
 from monitor.tui.prober import Prober, open_prober
-from monitor.tui.screens.export import ExportModal
 from monitor.tui.screens.ranking import RankingScreen
 
 LANDED_DEBOUNCE_S = 0.25  # a burst of landings costs one recompute
 # Landings and clock ticks recompute at most this often: re-ranking 200 endpoints several
 # times a second costs a lot of CPU and nobody reads the table faster.
 MIN_RECOMPUTE_GAP_S = 1.0
-NOT_IN_PALETTE = {"quit", "command_palette"}  # Textual lists these itself
+NOT_IN_PALETTE = {"quit", "command_palette", "help_quit"}  # Textual lists these itself
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)  # quit cleanly, like q (the demo cleans up)
 
 
-class MonitorApp(App[int]):
+class MonitorApp(ExportActions):
     CSS_PATH = "app.tcss"
     TITLE = "oss-monitor"
+    # The footer shows what a newcomer needs first (it fits 80 columns); the rest is in the
+    # command palette (Ctrl+P) under its tooltip.
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "quit"),
-        Binding("w", "next_window", "window"),
-        Binding("p", "toggle_pause", "pause/resume"),
-        Binding("a", "probe_all", "probe all now"),
-        Binding("c", "check_answers", "check answers"),
-        Binding("o", "export('opencode')", "to OpenCode"),
-        Binding("k", "export('kilo')", "to Kilo"),
-        Binding("u", "undo_export", "undo export"),
-        Binding("e", "export_dialog", "export…"),
+        Binding("ctrl+c", "quit", "quit", show=False, priority=True),
+        Binding("e", "export_dialog", "export…", tooltip="Export… (pick a tool, see the diff)"),
+        Binding("u", "undo_export", "undo", tooltip="Undo the last export"),
+        Binding("w", "next_window", "window", tooltip="Next window (15m, 1h, 24h, 7d)"),
+        Binding("o", "export('opencode')", "to OpenCode", False, tooltip="Export to OpenCode"),
+        Binding("k", "export('kilo')", "to Kilo", False, tooltip="Export to Kilo Code"),
+        Binding("p", "toggle_pause", "pause", False, tooltip="Pause or resume probing"),
+        Binding("a", "probe_all", "probe all", False, tooltip="Probe all endpoints now"),
+        Binding("c", "check_answers", "check answers", False, tooltip="Check answers now"),
     ]
 
     snapshot: reactive[Snapshot | None] = reactive(None, always_update=True)
@@ -97,14 +103,17 @@ class MonitorApp(App[int]):
         self._computed_at = -MIN_RECOMPUTE_GAP_S  # monotonic start of the last recompute
         self._soon: Timer | None = None
         self._prober_launched = False
-        self._asked: set[str] = set()  # endpoints the user asked to probe: report skips
-        self._last_export: str | None = None
+        self._asked: set[str] = set()  # endpoints the user asked to probe: report what happens
         self._last_error = ""
 
     def get_default_screen(self) -> Screen[Any]:
         return RankingScreen()
 
     def on_mount(self) -> None:
+        if not self.is_headless:
+            loop = asyncio.get_running_loop()
+            for stop in STOP_SIGNALS:
+                loop.add_signal_handler(stop, self.exit)
         if self.simulated:
             self.sub_title = "SIMULATED"
         self.refresh_stats()
@@ -115,22 +124,32 @@ class MonitorApp(App[int]):
 
     # ------------------------------------------------------------ probing
 
+    def on_unmount(self) -> None:
+        if not self.is_headless:
+            loop = asyncio.get_running_loop()
+            for stop in STOP_SIGNALS:
+                loop.remove_signal_handler(stop)
+
     @work(exclusive=True, group="scheduler", exit_on_error=False)
     async def _probe_forever(self) -> None:
-        async with open_prober(
-            self.endpoints,
-            self.store,
-            self.env,
-            self.probe_settings,
-            self.schedule,
-            self._forward,
-        ) as scheduler:
-            self.scheduler = scheduler
-            self.probe_state = "on"
-            try:
-                await scheduler.run()
-            finally:  # quitting cancels us; the scheduler abandons probes in flight cleanly
-                self.scheduler = None
+        try:
+            async with open_prober(
+                self.endpoints,
+                self.store,
+                self.env,
+                self.probe_settings,
+                self.schedule,
+                self._forward,
+            ) as scheduler:
+                self.scheduler = scheduler
+                self.probe_state = "on"
+                try:
+                    await scheduler.run()
+                finally:  # quitting cancels us; the scheduler abandons probes in flight cleanly
+                    self.scheduler = None
+        except Exception as exc:
+            self.probe_state = "stopped"
+            self.post_message(Failed("probing", exc))
 
     def _forward(self, event: Event) -> None:
         self.post_message(ProbeEvent(event))
@@ -139,8 +158,9 @@ class MonitorApp(App[int]):
         match message.event:
             case ProbeLanded():
                 self._refresh_soon()
-            case ProbeStarted(endpoint_id=endpoint_id):
+            case ProbeStarted(endpoint_id=endpoint_id) if endpoint_id in self._asked:
                 self._asked.discard(endpoint_id)
+                self.notify(f"Probing {endpoint_id} now.")
             case ProbeSkipped(endpoint_id=endpoint_id, reason=reason) if endpoint_id in self._asked:
                 self._asked.discard(endpoint_id)
                 self.notify(
@@ -165,24 +185,23 @@ class MonitorApp(App[int]):
         if endpoint_id in scheduler.in_flight:
             self.notify(f"A probe of {endpoint_id} is already in flight.")
             return
+        # Said when the scheduler starts it, or says why not (a Retry-After, the budget).
         self._asked.add(endpoint_id)
         scheduler.probe_now(endpoint_id)
-        self.notify(f"Probing {endpoint_id} now.")
 
     def action_probe_all(self) -> None:
         scheduler = self._ready_scheduler()
         if scheduler is not None:
             scheduler.probe_now()
-            self.notify(f"Probing all {len(self.endpoints)} endpoints now, budgets permitting.")
+            every = plural(len(self.endpoints), "endpoint")
+            self.notify(f"Probing all {every} now, budgets permitting.")
 
     def action_check_answers(self) -> None:
         scheduler = self._ready_scheduler()
         if scheduler is not None:
             scheduler.quality_now()
-            self.notify(
-                f"Checking one answer of each of the {len(self.endpoints)} endpoints now, "
-                "budgets permitting."
-            )
+            every = plural(len(self.endpoints), "endpoint")
+            self.notify(f"Checking one answer of each of the {every} now, budgets permitting.")
 
     def action_toggle_pause(self) -> None:
         if self.scheduler is None:
@@ -217,12 +236,16 @@ class MonitorApp(App[int]):
         self.refresh_stats()
 
     @work(thread=True, group="stats", exit_on_error=False)
-    def _compute_stats(self, window: str) -> Snapshot:
-        now = self.clock()
-        stats = standings(self.endpoints, self.store, self.env, window, self.only_prober, now)
-        traffic = self.store.traffic(now - parse_window(window))
-        held = open_circuits(self.store.remembered(ROUTER_CIRCUITS), now)
-        return Snapshot(stats, now, window, traffic, tuple(held))
+    def _compute_stats(self, window: str) -> None:
+        try:
+            now = self.clock()
+            stats = standings(self.endpoints, self.store, self.env, window, self.only_prober, now)
+            traffic = self.store.traffic(now - parse_window(window))
+            held = open_circuits(self.store.remembered(ROUTER_CIRCUITS), now)
+        except Exception as exc:  # a broken store: said once, retried on the next tick
+            self.post_message(StatsReady(None, str(exc) or type(exc).__name__))
+        else:
+            self.post_message(StatsReady(Snapshot(stats, now, window, traffic, tuple(held))))
 
     def watch_window(self) -> None:
         self.refresh_stats()
@@ -232,89 +255,36 @@ class MonitorApp(App[int]):
         position = names.index(self.window) if self.window in names else -1
         self.window = names[(position + 1) % len(names)]
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        worker, state = event.worker, event.state
-        result: Any = worker.result
-        if worker.group == "stats" and worker.is_finished:
-            self._computing = False
-            # Counted with each snapshot, not on every probe event (40 status-line redraws a
-            # second at 20 probes/s).
-            self.in_flight = len(self.scheduler.in_flight) if self.scheduler else 0
-            if state is WorkerState.SUCCESS:
-                self.snapshot = result
-            if self.probing and not self._prober_launched:
-                # Not sooner: the prober's start-up would compete with the first frame for CPU.
-                self._prober_launched = True
-                self.call_after_refresh(self._probe_forever)
-                self._last_error = ""
-            if self._stale:
-                self.refresh_stats()
-        elif state is WorkerState.SUCCESS and worker.group == "export":
-            self.exported(result)
-        elif state is WorkerState.SUCCESS and worker.group == "undo":
-            self._last_export = None
-            self.notify(result.message, title="export undone")
-        if state is WorkerState.ERROR:
-            if worker.group == "scheduler":
-                self.probe_state = "stopped"
-            message = str(worker.error) or type(worker.error).__name__
-            if message != self._last_error:  # a broken store fails every second; say it once
-                self._last_error = message
-                self.notify(message, title=f"{worker.group} failed", severity="error", markup=False)
+    def on_stats_ready(self, message: StatsReady) -> None:
+        self._computing = False
+        # Counted with each snapshot, not on every probe event (40 status-line redraws a
+        # second at 20 probes/s).
+        self.in_flight = len(self.scheduler.in_flight) if self.scheduler else 0
+        if message.snapshot is not None:
+            self.snapshot = message.snapshot
+            self._last_error = ""
+        else:
+            self._report("reading the store", message.error)
+        if self.probing and not self._prober_launched:
+            # Not sooner: the prober's start-up would compete with the first frame for CPU.
+            self._prober_launched = True
+            self.call_after_refresh(self._probe_forever)
+        if self._stale:
+            self.refresh_stats()
 
-    # ------------------------------------------------------------ export
+    def on_failed(self, message: Failed) -> None:
+        self._report(message.what, message.message)
+
+    def _report(self, what: str, message: str) -> None:
+        if message != self._last_error:  # a broken store fails every second; say it once
+            self._last_error = message
+            self.notify(message, title=f"{what} failed", severity="error", markup=False)
+
+    # ------------------------------------------------------------ keys and palette
 
     def _selected(self) -> Endpoint | None:
         selected = getattr(self.screen, "selected_endpoint", None)
         return selected() if callable(selected) else None
-
-    def _exporter(self) -> Any | None:
-        try:
-            import monitor.export as export
-        except ImportError:
-            self.notify("Export is not available yet.", severity="warning")
-            return None
-        return export
-
-    def action_export(self, tool: str) -> None:
-        endpoint = self._selected()
-        export = self._exporter() if endpoint else None
-        if endpoint and export:
-            self._export_now(export, tool, endpoint)
-
-    @work(thread=True, group="export", exit_on_error=False)
-    def _export_now(self, export: Any, tool: str, endpoint: Endpoint) -> Any:
-        return export.apply_export(export.plan_export(tool, endpoint, env=self.env), env=self.env)
-
-    def exported(self, result: Any) -> None:
-        """Report a written export (the message names the file, the backup, and `u`)."""
-        if result.changed:
-            self._last_export = result.tool
-        self.notify(result.message, title=f"export to {result.tool}")
-
-    def action_undo_export(self) -> None:
-        if self._last_export is None:
-            self.notify("Nothing to undo: no export was written in this session.")
-            return
-        export = self._exporter()
-        if export:
-            self._undo(export, self._last_export)
-
-    @work(thread=True, group="undo", exit_on_error=False)
-    def _undo(self, export: Any, tool: str) -> Any:
-        return export.undo_export(tool, env=self.env)
-
-    def action_export_dialog(self) -> None:
-        endpoint = self._selected()
-        export = self._exporter() if endpoint else None
-        if endpoint and export:
-            self.push_screen(ExportModal(endpoint, export, self.env), self._dialog_done)
-
-    def _dialog_done(self, result: Any) -> None:
-        if result is not None:
-            self.exported(result)
-
-    # ------------------------------------------------------------ keys and palette
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("toggle_pause", "probe_all", "check_answers"):
@@ -328,9 +298,10 @@ class MonitorApp(App[int]):
         yield from super().get_system_commands(screen)
         for active in screen.active_bindings.values():
             binding = active.binding
-            if binding.show and active.enabled and binding.action not in NOT_IN_PALETTE:
+            listed = binding.show or binding.tooltip
+            if listed and active.enabled and binding.action not in NOT_IN_PALETTE:
                 yield SystemCommand(
-                    binding.description.capitalize(),
+                    binding.tooltip or binding.description.capitalize(),
                     f"key {binding.key_display or binding.key}",
                     partial(self.run_action, binding.action, active.node),
                 )

@@ -11,18 +11,21 @@ from datetime import datetime
 
 from rich.text import Text
 
-from monitor.catalog import Endpoint
+from monitor.core import format as fmt
 from monitor.core.models import Accuracy, EndpointStats, State, ToolHealth
 
 BADGES: dict[State, tuple[str, str, str]] = {
-    State.UP: ("●", "up", "text-success"),
-    State.DEGRADED: ("◐", "degraded", "text-warning"),
-    State.RATE_LIMITED: ("⏸", "limited", "text-warning"),
-    State.DOWN: ("✖", "down", "text-error"),
-    State.AUTH: ("⚠", "auth", "text-error"),
-    State.NO_KEY: ("○", "no key", ""),
-    State.PENDING: ("…", "pending", ""),
-    State.DISABLED: ("–", "off", ""),
+    state: (symbol, fmt.state(state), tint)
+    for state, symbol, tint in (
+        (State.UP, "●", "text-success"),
+        (State.DEGRADED, "◐", "text-warning"),
+        (State.RATE_LIMITED, "⏸", "text-warning"),
+        (State.DOWN, "✖", "text-error"),
+        (State.AUTH, "⚠", "text-error"),
+        (State.NO_KEY, "○", ""),
+        (State.PENDING, "…", ""),
+        (State.DISABLED, "–", ""),
+    )
 }
 SPARK = "▁▂▃▄▅▆▇█"
 FAILED = "✖"
@@ -38,18 +41,8 @@ def badge(state: State, palette: Mapping[str, str]) -> Text:
     return Text(f"{symbol} {label}", style=colour(palette, tint) or "dim")
 
 
-def ms(value: float | None) -> str:
-    return "-" if value is None else f"{value:,.0f}"
-
-
 def age(moment: datetime | None, now: datetime) -> str:
-    if moment is None:
-        return "-"
-    seconds = max(0, int((now - moment).total_seconds()))
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
+    return "-" if moment is None else fmt.age((now - moment).total_seconds())
 
 
 def sparkline(points: Sequence[float | None], width: int, palette: Mapping[str, str]) -> Text:
@@ -65,13 +58,6 @@ def sparkline(points: Sequence[float | None], width: int, palette: Mapping[str, 
             level = 0 if high == low else round((point - low) / (high - low) * (len(SPARK) - 1))
             text.append(SPARK[level], colour(palette, "text-primary"))
     return text
-
-
-def price(endpoint: Endpoint) -> str:
-    """USD per 1M tokens, input/output."""
-    if endpoint.price is None:
-        return "free" if endpoint.free else "-"
-    return f"{endpoint.price.input:g}/{endpoint.price.output:g}"
 
 
 def tools(health: ToolHealth, palette: Mapping[str, str]) -> Text:

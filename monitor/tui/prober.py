@@ -3,7 +3,8 @@
 The dashboard starts `python -m monitor.tui.prober FD` with one end of a socket pair. The
 child runs the scheduler and writes every probe to the store; the UI ranks from the store,
 as `dashboard --no-probe` does. Over the socket go JSON lines: the child reports what it does
-(ready, started, landed, skipped, error), the UI sends commands (probe now, check answers now, pause, resume).
+(ready, started, landed, skipped, error), the UI sends commands (probe now, check answers
+now, pause, resume).
 When the UI closes its end, the child stops; when the child dies, the UI says so.
 """
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -16,7 +15,7 @@ import pytest
 
 from monitor.sim.fleet import FleetServer
 from monitor.store import Store
-from tests.helpers import FLEET_KEY, result, sim
+from tests.helpers import FLEET_KEY, json_lines, result, sim
 
 Start = Callable[..., tuple[FleetServer, Path]]
 COMMANDS = [
@@ -57,7 +56,7 @@ def test_probe_once_json_then_rank(run_fleet: Start, db_url: str) -> None:
     for _ in range(3):
         done = cli("probe", "--once", "--json", "--providers", str(path), "--db", db)
         assert done.returncode == 0, done.stderr
-    rows = json.loads(done.stdout)
+    rows = json_lines(done.stdout)
     by_id = {r["id"]: r for r in rows}
     for key in ("id", "ok", "status", "error", "ttft_ms", "total_ms", "tokens_per_s",
                 "output_tokens"):  # fmt: skip
@@ -69,7 +68,7 @@ def test_probe_once_json_then_rank(run_fleet: Start, db_url: str) -> None:
 
     ranked = cli("rank", "--json", "--window", "15m", "--providers", str(path), "--db", db)
     assert ranked.returncode == 0, ranked.stderr
-    stats = json.loads(ranked.stdout)
+    stats = json_lines(ranked.stdout)
     assert [s["id"] for s in stats[:3]] == ["quick", "slow", "dead"]
     assert stats[0]["rank"] == 1 and stats[0]["uptime"] == 1.0 and stats[0]["samples"] == 3
     assert stats[2]["last_error"] == "server" and stats[2]["uptime"] == 0.0
@@ -96,12 +95,12 @@ def test_budget_holds_across_concurrent_processes(run_fleet: Start, db: str) -> 
         runs = list(pool.map(lambda _: cli(*args), range(8)))
     assert all(r.returncode in (0, 1) for r in runs), [r.stderr for r in runs]
     assert server.fleet.request_counts() == {"tiny": 3}
-    skipped = [json.loads(r.stdout)[0]["skipped"] for r in runs]
-    assert skipped.count("") == 3 and all("budget" in s for s in skipped if s)
+    skipped = [json_lines(r.stdout)[0]["skipped"] for r in runs]
+    assert skipped.count(None) == 3 and all("budget" in s for s in skipped if s)
 
 
 BAD_CATALOGUES = {
-    "syntax": ("providers:\n  - id: [x\n", ":3: YAML error"),
+    "syntax": ("providers:\n  - id: [x\n", ":3: a [list] that is never closed"),
     "unknown key": ("providers:\n  - {id: a, name: A, base_url: 'http://x', model: m, "
                     "colour: red}\n", ":2: endpoint 'a' colour: unknown key"),
     "empty": ("", ":1: the file is empty"),
@@ -125,10 +124,12 @@ def test_bad_catalogue_is_exit_2_with_file_line(
 @pytest.mark.parametrize(
     ("args", "needle"),
     [
-        (["rank", "--window", "soon"], "window 'soon' is not a duration"),
+        (["rank", "--window", "soon"], "'soon' is not a duration; use a number and a unit"),
+        (["probe", "--interval", "2x"], "'2x' is not a duration; use a number and a unit"),
         (["prune", "--older-than=-3d"], "is not a duration"),
         (["probe", "--once", "--only", "nope"], "unknown endpoint id nope"),
-        (["probe", "--once", "--interval", "-5"], "must be greater than zero"),
+        (["probe", "--once", "--interval", "-5"], "'-5' is not a duration"),
+        (["probe", "--once", "--concurrency", "0"], "must be greater than zero"),
         (["probe", "--once", "--budget", "3"], "fraction between 0 and 1"),
         (["fleet", "--port", "99999"], "not between 0 and 65535"),
     ],
@@ -152,17 +153,18 @@ def test_corrupt_store_is_exit_2(tmp_path: Path) -> None:
 def test_help_everywhere_with_examples(command: str | None) -> None:
     done = cli(*([command] if command else []), "--help")
     assert done.returncode == 0 and "examples:" in done.stdout
-    if command not in (None, "fleet", "demo"):
+    assert "130 interrupted" in done.stdout
+    if command not in (None, "fleet", "demo", "prune"):  # those read no catalogue
         assert "--providers" in done.stdout and "--db" in done.stdout
 
 
 def test_providers_lists_keys_without_values(tmp_path: Path) -> None:
     done = cli("providers", "--json", env={"GROQ_API_KEY": "gsk_secret_value_123456"})
     assert done.returncode == 0, done.stderr
-    rows = {r["id"]: r for r in json.loads(done.stdout)}
+    rows = {r["id"]: r for r in json_lines(done.stdout)}
     assert len(rows) >= 20
     assert rows["groq"]["key"] == "set" and "gsk_secret" not in done.stdout
-    assert rows["cerebras"]["key"] == "missing: CEREBRAS_API_KEY"
+    assert rows["cerebras"]["key"] == "no key: set CEREBRAS_API_KEY"
     check = cli("providers", "--check")
     assert check.returncode == 0 and "OK" in check.stdout
 
@@ -181,7 +183,13 @@ def test_prune_keeps_recent_probes(tmp_path: Path, db: str) -> None:
     store.add([result("a", at=now - timedelta(days=40)), result("a", at=now)])
     store.close()
     done = cli("prune", "--older-than", "30d", "--db", db)
-    assert done.returncode == 0 and done.stdout.startswith("deleted 1 probes older than 30d")
+    assert done.returncode == 2 and "pass --yes" in done.stderr  # no terminal to ask on
+    assert len(Store(db).samples(now - timedelta(days=400))) == 2
+    done = cli("prune", "--older-than", "30d", "--dry-run", "--db", db)
+    assert done.returncode == 0 and "a: 1 probe, the oldest from" in done.stdout
+    assert len(Store(db).samples(now - timedelta(days=400))) == 2
+    done = cli("prune", "--older-than", "30d", "--yes", "--db", db)
+    assert done.returncode == 0 and "deleted 1 probe older than 30d" in done.stdout
     assert len(Store(db).samples(now - timedelta(days=400))) == 1
 
 

@@ -19,7 +19,7 @@ from monitor.sim.fleet import FLEET_KEY_ENV
 from monitor.store import Store
 from monitor.upstream import bounds
 from tests.e2e.test_router import CHAT, routing, seed
-from tests.helpers import FLEET_KEY, sim
+from tests.helpers import FLEET_KEY, json_lines, sim
 from tests.reliability.test_bad_input import run_cli
 from tests.reliability.wire import Start, answer, delta, error_body, event, one_round, raw
 
@@ -118,7 +118,7 @@ def test_a_non_ascii_key_names_its_variable(
     monkeypatch.setenv("ODD_KEY", "sk-abc\u00e9def-pasted")  # é from a word processor
     code = main(["probe", "--once", "--json", "--providers", str(path),
                  "--db", f"sqlite:///{tmp_path / 'k.db'}"])  # fmt: skip
-    rows = {r["id"]: r for r in json.loads(capsys.readouterr().out)}
+    rows = {r["id"]: r for r in json_lines(capsys.readouterr().out)}
     assert code == 0 and rows["healthy"]["ok"]
     assert rows["odd"]["error"] == "auth"
     assert "ODD_KEY holds a character that cannot be sent" in rows["odd"]["message"]
@@ -127,7 +127,7 @@ def test_a_non_ascii_key_names_its_variable(
 
 REFUSED = [
     (["rank", "--window", "999999d"], "longer than 3650 days"),
-    (["dashboard", "--no-probe", "--window", "9999999s"], "is not a duration"),
+    (["dashboard", "--no-probe", "--window", "99999999s"], "is not a duration"),
     (["prune", "--older-than", "400000d"], "longer than 3650 days"),
 ]
 
@@ -142,7 +142,7 @@ def test_windows_out_of_range_are_refused(
 
 @pytest.mark.parametrize(
     ("entry", "needle"),
-    [("quota: {rpm: " + "9" * 400 + "}", ":4: endpoint 'x' quota.rpm: Input should be less"),
+    [("quota: {rpm: " + "9" * 400 + "}", ":4: endpoint 'x' quota.rpm: must be at most"),
      ("context: " + "9" * 40, ":4: endpoint 'x' context"),
      ("price: {input: 1e400, output: 1}", ":4: endpoint 'x' price.input"),
      ("price: {input: .nan, output: 1}", ":4: endpoint 'x' price.input")],

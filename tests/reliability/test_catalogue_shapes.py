@@ -27,7 +27,7 @@ SHAPES = {
         ":4: the YAML stands for more than 100000 values"),
     # libyaml refuses this one itself, before any event: its message, our file:line.
     "20,000 levels of flow nesting": ("providers: " + "[" * 20_000 + "]" * 20_000,
-                                      ":1: YAML error: exceeded maximum nesting depth"),
+                                      ":1: not valid YAML (exceeded maximum nesting depth)"),
     "20,000 levels of mappings": ("a: " + "{b: " * 20_000 + "1" + "}" * 20_000,
                                   ":1: the YAML is nested more than 32 levels deep"),
     "700 levels of block nesting (half a megabyte)": (

@@ -110,4 +110,4 @@ def test_continuous_probers_share_one_budget(
         assert prober.wait() == 130, prober.stderr()
     outputs = "".join(p.stdout() for p in probers)
     assert server.fleet.request_counts() == {"tiny": 3}
-    assert outputs.count("skip tiny: budget: 3 of 3 probes in 24 h used") == 2
+    assert outputs.count("skipped tiny: budget: 3 of 3 probes in 1d used") == 2

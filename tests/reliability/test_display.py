@@ -4,7 +4,6 @@ characters made visible) in the probe table, the live log, rank, the dashboard a
 
 from __future__ import annotations
 
-import json
 import os
 import shlex
 import signal
@@ -22,7 +21,7 @@ from monitor.sim.fleet import FLEET_KEY_ENV
 from monitor.store import Store
 from monitor.tui.app import MonitorApp
 from monitor.tui.screens.endpoint import EndpointScreen
-from tests.helpers import FLEET_KEY, result, sim
+from tests.helpers import FLEET_KEY, json_lines, result, sim
 from tests.reliability.conftest import Spawn, wait_until
 from tests.reliability.wire import Start, error_body, raw
 from tests.tui.conftest import table_of, wait_for
@@ -116,5 +115,5 @@ def test_json_output_keeps_the_text_exact(
     assert main(["probe", "--once", "--json", *common]) == 0
     out = capsys.readouterr().out
     assert "\x1b" not in out
-    rows = {r["id"]: r for r in json.loads(out)}
+    rows = {r["id"]: r for r in json_lines(out)}
     assert "[/bold]" in rows["hostile"]["message"] and "␛[2J" in rows["hostile"]["message"]

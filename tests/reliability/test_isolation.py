@@ -5,7 +5,6 @@ recorder and ranking refresh go on; reserved rows are finished; tracebacks go to
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -25,7 +24,7 @@ from monitor.sim.fleet import FLEET_KEY_ENV
 from monitor.store import Store
 from monitor.tui.app import MonitorApp
 from tests.e2e.test_router import CHAT, ENV, seed
-from tests.helpers import FLEET_KEY, catalog_of, sim
+from tests.helpers import FLEET_KEY, catalog_of, json_lines, sim
 from tests.reliability.conftest import wait_until
 from tests.reliability.wire import Start
 from tests.tui.conftest import wait_for
@@ -83,14 +82,15 @@ def test_a_round_survives_a_bug_in_one_probe(
     db = tmp_path / "round.db"
     common = ["--providers", str(path), "--db", f"sqlite:///{db}"]
     assert main(["probe", "--once", "--json", *common]) == 0
+    lines, said = capsys.readouterr()
     assert main(["probe", "--once", *common]) == 0  # the table too
     out, err = capsys.readouterr()
-    rows = {r["id"]: r for r in json.loads(out[: out.index("]\n") + 2])}
+    rows = {r["id"]: r for r in json_lines(lines)}
     assert rows["good-1"]["ok"] and rows["good-2"]["ok"]
     assert rows["hostile"]["error"] == "internal"
     assert "internal error while probing hostile" in rows["hostile"]["message"]
     assert str(log_home) in rows["hostile"]["message"]
-    assert "Traceback" not in out + err and "internal" in out[out.index("]\n") :]
+    assert "Traceback" not in lines + said + out + err and "internal" in out
     assert "Traceback" in log_home.read_text() and "simulated bug" in log_home.read_text()
     assert unfinished(db) == 0  # every reserved row was finished
 

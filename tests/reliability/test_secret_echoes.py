@@ -4,7 +4,6 @@ by the catalogue; nothing the router logs carries a key or a URL's password."""
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 
@@ -14,7 +13,7 @@ from monitor.cli import main
 from monitor.core.format import printable
 from monitor.store import Store
 from tests.e2e.test_router import CHAT, post, routing, seed
-from tests.helpers import sim
+from tests.helpers import json_lines, sim
 from tests.reliability.wire import Start, error_body, raw
 
 HEX_KEY = "9f" * 32  # 64 hex characters, no prefix: no key shape matches it
@@ -50,14 +49,15 @@ def test_echoed_keys_are_redacted_before_any_cut(
     db = tmp_path / "s.db"
     common = ["--providers", str(path), "--db", f"sqlite:///{db}"]
     assert main(["probe", "--once", "--json", *common]) == 0
+    lines, said = capsys.readouterr()
     assert main(["probe", "--once", *common]) == 0
     assert main(["rank", "--json", *common]) == 0
     out, err = capsys.readouterr()
     stored = Store(f"sqlite:///{db}").recent("echo")
     rate_limits = [p.rate_limit or "" for p in stored]
-    for text in (out, err, *(p.message for p in stored), *rate_limits):
+    for text in (lines, said, out, err, *(p.message for p in stored), *rate_limits):
         assert HEX_KEY[:12] not in text and HEX_KEY[-12:] not in text, text
-    assert json.loads(out[: out.index("]\n") + 2])[0]["ok"] is False
+    assert {r["id"]: r["ok"] for r in json_lines(lines)}["echo"] is False
     assert db.read_bytes().find(HEX_KEY[:12].encode()) == -1
 
 

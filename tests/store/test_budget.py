@@ -27,7 +27,7 @@ def test_reserve_then_finish_fills_the_row(store: Store) -> None:
 def test_budget_refuses_past_the_limit(store: Store) -> None:
     grants = store.reserve([claim(limits=((DAY, 3),)) for _ in range(5)])
     assert [g.probe_id is not None for g in grants] == [True, True, True, False, False]
-    assert grants[3].refused == "budget: 3 of 3 probes in 24 h used"
+    assert grants[3].refused == "budget: 3 of 3 probes in 1d used"
     assert store.count_since("a", datetime.now(UTC) - timedelta(hours=1)) == 3
 
 

@@ -28,6 +28,17 @@ def test_rollups_survive_pruning(store: Store) -> None:
     assert sorted((span.low, span.n) for span in tally.ttft) == [(200.0, 1), (4000.0, 1)]
 
 
+def test_older_than_says_what_pruning_would_delete(store: Store) -> None:
+    now = datetime.now(UTC)
+    old = now - timedelta(days=40)
+    store.add([result("b", at=old), result("a", at=old), result("a", at=old - timedelta(days=1))])
+    store.add([result("a", at=now)])
+    cut = now - timedelta(days=30)
+    assert store.older_than(cut) == [("a", 2, old - timedelta(days=1)), ("b", 1, old)]
+    assert store.prune(cut) == 3
+    assert store.older_than(cut) == []
+
+
 def test_long_windows_keep_uptime_after_pruning(store: Store) -> None:
     now = datetime.now(UTC)
     old = now - timedelta(days=5)

@@ -45,7 +45,7 @@ async def test_ranking_best_first_with_badges_and_missing_keys(make_app: MakeApp
         assert table_of(app).get_cell("needs-key", "id").style == "dim"
         assert cell(app, "fast-free", "age") == "30s"
         text = status(app)
-        assert "not probing (--no-probe)" in text
+        assert "store only (--no-probe)" in text
         assert "● 2 up" in text and "○ 1 no key" in text
         assert "store sqlite:///probes.db" in text
 
@@ -157,8 +157,8 @@ async def test_detail_screen(make_app: MakeApp) -> None:
         probes = app.screen.query_one("#probes")
         await wait_for(pilot, lambda: probes.row_count == 11)  # type: ignore[attr-defined]
         quota = str(app.screen.query_one("#quota").render())
-        assert "1 min: 2 of 1 used" in quota  # rpm 30 at a 5% budget is 1 a minute
-        assert "24 h: 11 of 50 used" in quota
+        assert "per 1m: 2 of 1 used" in quota  # rpm 30 at a 5% budget is 1 a minute
+        assert "per 1d: 11 of 50 used" in quota
         entry = str(app.screen.query_one("#entry").render())
         assert "key: not needed" in entry
         await pilot.press("r")
@@ -214,16 +214,25 @@ def fake_export(tmp_path: Path) -> SimpleNamespace:
             message=f"Wrote {plan.path}; u undoes it.",
         )
 
-    def undo_export(tool: str, **_: Any) -> SimpleNamespace:
-        calls.append(("undo", tool))
-        return SimpleNamespace(tool=tool, message=f"Restored {tool}.")
+    def last_export(env: Any) -> SimpleNamespace | None:
+        tools = [tool for verb, tool in calls if verb == "apply"]
+        return SimpleNamespace(tool=tools[-1]) if tools else None
+
+    def describe(record: Any) -> str:
+        return f"undo the export to {record.tool}"
+
+    def undo(record: Any, env: Any) -> SimpleNamespace:
+        calls.append(("undo", record.tool))
+        return SimpleNamespace(tool=record.tool, message=f"Restored {record.tool}.")
 
     return SimpleNamespace(
         TOOLS={"opencode": "OpenCode", "kilo": "Kilo Code", "broken": "Broken"},
         ExportError=ExportError,
         plan_export=plan_export,
         apply_export=apply_export,
-        undo_export=undo_export,
+        last_export=last_export,
+        describe=describe,
+        undo=undo,
         calls=calls,
     )
 
@@ -236,12 +245,16 @@ async def test_export_keys(
     async with app.run_test(size=(120, 30)) as pilot:
         await loaded(pilot, app)
         await pilot.press("u")
-        assert "Nothing to undo" in notifications(app)[-1]
+        await wait_for(pilot, lambda: "Nothing to undo" in notifications(app)[-1])
         await pilot.press("o")
         await wait_for(pilot, lambda: export.calls == [("apply", "opencode")])
         await wait_for(pilot, lambda: "opencode.json" in notifications(app)[-1])
         await pilot.press("k")
         await wait_for(pilot, lambda: ("apply", "kilo") in export.calls)
+        await pilot.press("u")  # says what it would undo, and waits for a second u
+        await wait_for(pilot, lambda: "Press u again to undo the export to kilo" in
+                       notifications(app)[-1])  # fmt: skip
+        assert ("undo", "kilo") not in export.calls
         await pilot.press("u")
         await wait_for(pilot, lambda: ("undo", "kilo") in export.calls)
         await wait_for(pilot, lambda: notifications(app)[-1] == "Restored kilo.")
@@ -267,26 +280,27 @@ async def test_export_dialog(
         assert "kilo.json" in notifications(app)[-1]
 
 
-async def test_export_not_available(make_app: MakeApp, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "monitor.export", None)  # the import fails
-    app = make_app()
-    async with app.run_test(size=(120, 30)) as pilot:
-        await loaded(pilot, app)
-        await pilot.press("o")
-        assert notifications(app)[-1] == "Export is not available yet."
-
-
 async def test_every_footer_action_is_in_the_command_palette(make_app: MakeApp) -> None:
     app = make_app()
     async with app.run_test(size=(120, 30)) as pilot:
         await loaded(pilot, app)
         titles = {c.title for c in app.get_system_commands(app.screen)}
-        for expected in ("Sort", "Free only", "Has key", "Up only", "Filter", "Window",
-                         "To opencode", "To kilo", "Undo export", "Export…", "Details",
-                         "Window 24h", "Sort by TTFT p50", "Quit"):  # fmt: skip
+        for expected in ("Sort by the next column", "Reverse the sort order",
+                         "Free endpoints only", "Endpoints with a key only",
+                         "Answering endpoints only", "Filter by name or id",
+                         "Next window (15m, 1h, 24h, 7d)", "Export to OpenCode",
+                         "Export to Kilo Code", "Undo the last export",
+                         "Export… (pick a tool, see the diff)", "Details", "Window 24h",
+                         "Sort by TTFT p50", "Quit"):  # fmt: skip
             assert expected in titles, expected
         # --no-probe hides the probing actions rather than offering what cannot work.
-        assert "Pause/resume" not in titles
+        assert "Pause or resume probing" not in titles
+        assert "Probe the selected endpoint now" not in titles
+        app.probing = True  # as if probing (without starting it: no network in tests)
+        titles = {c.title for c in app.get_system_commands(app.screen)}
+        for expected in ("Pause or resume probing", "Probe all endpoints now",
+                         "Probe the selected endpoint now"):  # fmt: skip
+            assert expected in titles, expected
 
 
 async def test_export_with_the_real_writer(make_app: MakeApp, tmp_path: Path) -> None:
@@ -297,6 +311,9 @@ async def test_export_with_the_real_writer(make_app: MakeApp, tmp_path: Path) ->
         await wait_for(pilot, lambda: notifications(app)[-1].startswith("Wrote "))
         written = list((tmp_path / "config").rglob("*.json*"))
         assert len(written) == 1 and "fast-free" in written[0].read_text()
+        await pilot.press("u")
+        await wait_for(pilot, lambda: notifications(app)[-1].startswith("Press u again to undo"))
+        assert "fast-free to OpenCode" in notifications(app)[-1]
         await pilot.press("u")
         await wait_for(pilot, lambda: notifications(app)[-1].startswith("Deleted "))
         assert not written[0].exists()

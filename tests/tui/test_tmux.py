@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -54,6 +57,26 @@ def test_demo_in_a_real_terminal(tmux: Callable[..., str]) -> None:
 
     assert poll(ranked, within_s=30), f"the demo never showed a ranking:\n{screen}"
     assert "sim-no-key" in screen and "set SIM_UNSET_API" in screen, screen
-    assert "probing every" in screen
+    assert "probing ≥" in screen
     tmux("send-keys", "-t", "demo", "q")
     assert poll(lambda: not tmux("has-session", "-t", "demo"), within_s=15), "q did not quit"
+
+
+def demo_folders() -> set[Path]:
+    return set(Path(tempfile.gettempdir()).glob("oss-monitor-demo-*"))
+
+
+@pytest.mark.parametrize("stop", ["ctrl-c", "sigterm"])
+def test_the_demo_stops_cleanly_on_ctrl_c_and_sigterm(tmux: Callable[..., str], stop: str) -> None:
+    before = demo_folders()
+    command = f"{sys.executable} -m monitor demo --interval 2"
+    tmux("new-session", "-d", "-s", "demo", "-x", "120", "-y", "40", command)
+    assert poll(lambda: "sim-rocket" in tmux("capture-pane", "-p", "-t", "demo"), within_s=30)
+    (ours,) = demo_folders() - before
+    if stop == "ctrl-c":
+        tmux("send-keys", "-t", "demo", "C-c")
+    else:
+        pid = int(tmux("list-panes", "-t", "demo", "-F", "#{pane_pid}").split()[0])
+        os.kill(pid, signal.SIGTERM)
+    assert poll(lambda: not tmux("has-session", "-t", "demo"), within_s=15), f"{stop} did not quit"
+    assert poll(lambda: not ours.exists(), within_s=10), "the demo's folder was left behind"

@@ -98,7 +98,7 @@ def test_the_dashboard_works_in_chromium(web_demo: str, tmp_path: Path) -> None:
         wait_for("sim-rocket", 0)
         page.locator(".xterm-screen").click()
         press("Enter", "Catalogue entry")  # the detail screen of the selected endpoint
-        press("Escape", "sorted by rank")  # back to the ranking
+        press("Escape", "window 1h")  # back to the ranking (its status line)
         press("w", "window 24h")  # 1h -> 24h
         page.screenshot(path=str(tmp_path / "web.png"))
         browser.close()

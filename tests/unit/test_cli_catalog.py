@@ -10,6 +10,7 @@ import respx
 
 from monitor.catalog import default_catalog_path
 from monitor.cli import main
+from monitor.export import last_export
 
 FIXTURE = str(Path(__file__).parent / "fixtures" / "models_dev_api.json")
 CATALOGUE = """\
@@ -61,6 +62,7 @@ def test_sync_shows_the_diff_writes_with_a_backup_and_undoes(
     [backup] = home.parent.glob("providers.yaml.*.oss-monitor.bak")
     assert backup.read_text() == CATALOGUE
     assert "--undo" in capsys.readouterr().out
+    assert last_export() is None  # its undo record is kept with the exports', but is not one
 
     assert main(["catalog", "sync", "--undo"]) == 0
     assert home.read_text() == CATALOGUE

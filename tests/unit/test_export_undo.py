@@ -6,7 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from monitor.export import ExportError, apply_export, plan_export, undo_export
+from monitor.export import (
+    ExportError,
+    apply_export,
+    describe,
+    last_export,
+    plan_export,
+    undo_export,
+)
 from monitor.export.files import record_path
 from tests.unit.test_export_tools import CEREBRAS, GROQ, KEY
 
@@ -123,7 +130,7 @@ def test_write_leaves_no_temp_files_and_records_undo(tmp_path: Path, env: dict[s
     names = sorted(p.name for p in tmp_path.iterdir() if p.name != "home")
     assert len(names) == 2 and names[0] == "opencode.json"
     assert names[1].startswith("opencode.json.") and names[1].endswith(".oss-monitor.bak")
-    assert record_path("opencode", env).stat().st_mode & 0o777 == 0o600
+    assert record_path(path, env).stat().st_mode & 0o777 == 0o600
 
 
 def test_a_key_already_in_the_file_forces_mode_600(tmp_path: Path, env: dict[str, str]) -> None:
@@ -141,3 +148,19 @@ def test_a_folder_or_binary_file_is_refused(tmp_path: Path, env: dict[str, str])
     binary.write_bytes(b"\xff\xfe{")
     with pytest.raises(ExportError, match=r"bin.json:1: the file is not UTF-8"):
         plan_export("opencode", GROQ, config=binary, env=env)
+
+
+def test_undo_is_per_file_and_says_what_it_undoes(tmp_path: Path, env: dict[str, str]) -> None:
+    """OpenCode and Kilo Code can share a file: undo follows the file, not the tool."""
+    path = tmp_path / "opencode.json"
+    path.write_text("{}\n")
+    apply_export(plan_export("opencode", GROQ, config=path, env=env), env=env)
+    after_opencode = path.read_text()
+    apply_export(plan_export("kilo", CEREBRAS, config=path, env=env), env=env)
+    last = last_export(env)
+    assert last is not None and last.path == str(path.resolve())
+    assert describe(last).startswith("undo the export of cerebras to Kilo Code at ")
+    assert f"restore {path.resolve()} from " in describe(last)
+    undo_export("opencode", config=path, env=env)  # the file's last export: Kilo's
+    assert path.read_text() == after_opencode
+    assert last_export(env) is None

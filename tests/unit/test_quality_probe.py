@@ -64,7 +64,7 @@ async def test_quality_probes_take_slots_from_the_shared_budget(
         first = await sched.round((ProbeKind.CHAT, ProbeKind.QUALITY))
         second = await sched.round((ProbeKind.QUALITY, ProbeKind.CHAT))
     assert [o.result is not None for o in first + second] == [True, True, True, False]
-    assert second[1].skipped == "budget: 3 of 3 probes in 24 h used"
+    assert second[1].skipped == "budget: 3 of 3 probes in 1d used"
     assert server.fleet.request_counts() == {"tiny": 3}
 
 

@@ -79,7 +79,7 @@ def test_states_and_their_order() -> None:
     eps = [endpoint(n) for n in ("up", "down", "limited", "auth", "nokey", "pending", "shaky")]
     data = (
         samples("up", "ooooo")
-        + samples("down", "oooox")
+        + samples("down", "ooxxx")
         + samples("limited", "oooox", error=ErrorKind.RATE_LIMITED)
         + samples("auth", "x", error=ErrorKind.AUTH)
         + samples("shaky", "oooxo")
@@ -93,9 +93,34 @@ def test_states_and_their_order() -> None:
     assert stats["auth"].samples == 0  # the user's key problem is not the provider's downtime
     assert stats["nokey"].state is State.NO_KEY and "NOKEY_API_KEY" in stats["nokey"].why
     assert stats["pending"].state is State.PENDING and stats["pending"].rank is None
+    # A rank says "use this one": only endpoints that answer get one.
+    assert stats["down"].rank is None and stats["limited"].rank is None
+    assert stats["up"].rank == 1 and stats["shaky"].rank == 2
     order = [s.id for s in compute(eps, data, missing={"nokey": ("NOKEY_API_KEY",)})]
     assert order.index("up") < order.index("shaky") < order.index("limited")
     assert order.index("limited") < order.index("down") < order.index("auth")
+
+
+@pytest.mark.parametrize(
+    ("pattern", "state"),
+    [
+        ("oooox", State.DEGRADED),  # one failure: not down yet
+        ("ooxxx", State.DOWN),  # three in a row: down
+        ("xxxo", State.DOWN),  # one ok after an outage: still down
+        ("xxxoo", State.DEGRADED),  # two: back, with recent failures
+        ("xxxooooo", State.DEGRADED),  # under 95% up over the window
+    ],
+)
+def test_down_has_the_alerts_hysteresis(pattern: str, state: State) -> None:
+    (stat,) = compute([endpoint("a")], samples("a", pattern))
+    assert stat.state is state
+
+
+def test_an_endpoint_79_percent_up_never_flips_to_down() -> None:
+    pattern = "oooxooooxoooxooooxoooxooooxoooox"  # failures scattered, ~80% up
+    for end in range(5, len(pattern) + 1):
+        (stat,) = compute([endpoint("a")], samples("a", pattern[:end]))
+        assert stat.state is not State.DOWN, pattern[:end]
 
 
 def test_broken_tool_calls_push_an_endpoint_down() -> None:
@@ -133,13 +158,18 @@ def test_json_has_the_promised_keys() -> None:
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("15m", timedelta(minutes=15)), ("24h", timedelta(hours=24)), ("3d", timedelta(days=3))],
+    [
+        ("15m", timedelta(minutes=15)),
+        ("24h", timedelta(hours=24)),
+        ("3d", timedelta(days=3)),
+        ("2w", timedelta(weeks=2)),
+    ],
 )
 def test_windows(text: str, expected: timedelta) -> None:
     assert parse_window(text) == expected
 
 
-@pytest.mark.parametrize("text", ["", "0h", "-1h", "1w", "soon", "1.5h"])
+@pytest.mark.parametrize("text", ["", "0h", "-1h", "30", "soon", "1.5h"])
 def test_nonsense_windows_are_refused(text: str) -> None:
     with pytest.raises(ValueError, match="is not a duration"):
         parse_window(text)

@@ -94,7 +94,7 @@ async def test_tiny_quota_is_never_exceeded(run_fleet: Start, store: Store) -> N
     async with open_scheduler(endpoints, store, server.env(), FAST, ScheduleSettings()) as sched:
         rounds = [await sched.round() for _ in range(5)]
     assert server.fleet.request_counts() == {"tiny": 2}
-    assert rounds[-1][0].skipped == "budget: 2 of 2 probes in 24 h used"
+    assert rounds[-1][0].skipped == "budget: 2 of 2 probes in 1d used"
 
 
 async def test_429_sets_a_shared_retry_after(run_fleet: Start, store: Store) -> None:

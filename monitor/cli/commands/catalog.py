@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 MODELS_DEV_URL = "https://models.dev/api.json"
 MAX_API_BYTES = 32_000_000  # api.json is a few MB; refuse anything far bigger
-RECORD = "catalog"  # name of the undo record, kept beside the exports' records
+RECORD = "catalog"  # the undo record's `tool`: it is kept beside the exports' records
 
 EXAMPLES = f"""examples:
   oss-monitor catalog check                  ask every enabled endpoint which models it serves
@@ -126,7 +126,7 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _sync(args: argparse.Namespace) -> int:
-    from datetime import date
+    from datetime import UTC, date, datetime
 
     from monitor.catalog import default_catalog_path, load_catalog, user_catalog_path
     from monitor.export import files
@@ -163,8 +163,15 @@ def _sync(args: argparse.Namespace) -> int:
         files.check_writable(target)
         backup = files.backup(target, existing.text, existing.mode) if existing else None
         files.write_atomic(target, after, existing.mode if existing else files.NEW_FILE_MODE)
-        record = files.Record(str(target), str(backup) if backup else None, files.digest(after))
-        files.save_record(RECORD, record, os.environ)
+        record = files.Record(
+            path=str(target.resolve()),
+            backup=str(backup) if backup else None,
+            written=files.digest(after),
+            tool=RECORD,
+            what="models.dev",
+            at=datetime.now(UTC).isoformat(timespec="seconds"),
+        )
+        files.save_record(record, os.environ)
         kept = f"the previous version is in {backup}" if backup else "the file is new"
         message = f"Wrote {target} ({kept}); `oss-monitor catalog sync --undo` undoes it."
     print(message, file=sys.stderr if args.json else sys.stdout)
@@ -175,7 +182,8 @@ def _undo(target: Path, explicit: bool) -> str:
     from monitor.export import files
     from monitor.export.catalog_sync import SyncError
 
-    record = files.load_record(RECORD, os.environ)
+    synced = (r for r in files.records(os.environ) if r.tool == RECORD)
+    record = next(synced, None)  # the newest
     if record is None:
         raise SyncError("there is no catalog sync to undo")
     path = Path(record.path)
@@ -190,13 +198,13 @@ def _undo(target: Path, explicit: bool) -> str:
     if record.backup is None:
         files.check_writable(path)
         path.resolve().unlink()
-        files.drop_record(RECORD, os.environ)
+        files.drop_record(path, os.environ)
         return f"Deleted {path}, which the sync created."
     saved = files.read(Path(record.backup))
     if saved is None:
         raise SyncError(f"the backup {record.backup} is gone, so {path} cannot be restored")
     files.write_atomic(path, saved.text, saved.mode)
-    files.drop_record(RECORD, os.environ)
+    files.drop_record(path, os.environ)
     return f"Restored {path} from {record.backup}."
 
 

@@ -87,7 +87,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--undo", action="store_true", help="put back the file as it was before our last export"
     )
     parser.add_argument(
-        "--window", type=a.window, default="1h", help="ranking window: 15m, 1h, 24h, 7d"
+        "--window",
+        type=a.window,
+        default="1h",
+        help="ranking window: 15m, 1h, 24h, 7d or e.g. 3d (default: %(default)s)",
     )
     parser.add_argument(
         "--via-router",

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 
 from monitor.cli import args as a
 from monitor.cli.args import EXIT_OK, UsageError
+from monitor.cli.load import check_output, load_profile_from, write_output
+from monitor.core.format import plural
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -18,14 +21,38 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         [],
     )
     parser.add_argument("--port", type=a.port, default=0, help="port (default: any free one)")
-    parser.add_argument("--write-providers", metavar="FILE", help="write a catalogue for it")
-    parser.add_argument("--profile", metavar="FILE", help="fleet profile instead of the built-in")
+    parser.add_argument(
+        "--write-providers", metavar="FILE", help="write a catalogue for it (a providers.yaml)"
+    )
+    parser.add_argument(
+        "--profile", metavar="FILE", help="fleet profile instead of the built-in data/fleet.yaml"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    from monitor.sim.fleet import load_profile, serve_forever
+    from monitor.sim.fleet import FLEET_KEY_ENV, FleetServer, catalogue_yaml
 
-    if not 0 <= args.port <= 65535:
-        raise UsageError(f"port {args.port} is not between 0 and 65535")
-    serve_forever(load_profile(args.profile), args.port, args.write_providers)
+    profile = load_profile_from(args.profile)
+    if args.write_providers:
+        check_output(args.write_providers)
+    try:
+        server = FleetServer(profile, port=args.port)
+    except OSError as exc:
+        raise UsageError(
+            f"cannot listen on 127.0.0.1:{args.port} ({exc.strerror}); pick another --port, "
+            "or 0 for any free one"
+        ) from None
+    with server:
+        if args.write_providers:
+            write_output(args.write_providers, catalogue_yaml(profile, server.base_url))
+        print(f"simulated fleet: {plural(len(profile.endpoints), 'endpoint')} on {server.base_url}")
+        print(f"key: export {FLEET_KEY_ENV}={profile.api_key}")
+        if args.write_providers:
+            print(
+                f"catalogue written to {args.write_providers} "
+                f"(use --providers {args.write_providers})"
+            )
+        print("Ctrl-C stops it.", flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            server.thread.join()
     return EXIT_OK

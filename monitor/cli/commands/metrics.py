@@ -19,20 +19,23 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "  oss-monitor metrics --host 0.0.0.0 --db postgresql+psycopg://monitor@db/monitor",
         [a.common()],
     )
-    parser.add_argument("--port", type=a.port, default=9464, help="port (default 9464)")
+    parser.add_argument("--port", type=a.port, default=9464, help="port (default: %(default)s)")
     parser.add_argument(
-        "--host", default="127.0.0.1", help="address to bind (0.0.0.0 for a remote Prometheus)"
+        "--host",
+        default="127.0.0.1",
+        help="address to bind, 0.0.0.0 for a remote Prometheus (default: %(default)s)",
     )
     parser.add_argument(
-        "--window", type=a.window, default="15m", help="stats window: 15m, 1h, 24h, 7d"
+        "--window",
+        type=a.window,
+        default="15m",
+        help="stats window: 15m, 1h, 24h, 7d or e.g. 3d (default: %(default)s)",
     )
 
 
 def run(args: argparse.Namespace) -> int:
     from monitor.metrics import serve
 
-    if not 0 <= args.port <= 65535:
-        raise UsageError(f"port {args.port} is not between 0 and 65535")
     catalog = load_catalog_from(args)
     store = open_store(args, create=False)
 

@@ -3,25 +3,18 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from monitor.cli import args as a
-from monitor.cli.args import EXIT_OK, EXIT_UNHEALTHY, UsageError
+from monitor.cli.args import EXIT_INTERRUPTED, EXIT_OK, EXIT_UNHEALTHY, UsageError
 from monitor.cli.load import load_catalog_from, open_store, select, settings_from, standings
-from monitor.cli.output import (
-    console,
-    ms,
-    outcome_json,
-    print_rank,
-    print_round,
-    summary_line,
-    verdict_note,
-)
+from monitor.cli.output import console, outcome_line, print_rank, summary_line
+from monitor.cli.round import show_round
 from monitor.core.format import markup
+from monitor.core.hysteresis import DOWN_AFTER, UP_AFTER
 
 if TYPE_CHECKING:
     from monitor.catalog import Endpoint
@@ -47,7 +40,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--once", action="store_true", help="one round, then exit 0/1")
     parser.add_argument("--only", nargs="+", metavar="ID", help="probe only these endpoint ids")
-    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument(
+        "--json", action="store_true", help="print JSON Lines, one object per probe (see README)"
+    )
     parser.add_argument(
         "--tools", action="store_true", help="also run the tool-calling probe (--once)"
     )
@@ -60,16 +55,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     alerts.add_argument(
         "--alert-command",
         metavar="CMD",
-        help="run CMD per alert: JSON on stdin, OSS_MONITOR_EVENT/ENDPOINT/MESSAGE in its env",
+        help="run CMD per alert: JSON on stdin, OSS_MONITOR_EVENT/ENDPOINT/MESSAGE in its env. "
+        "CMD is split into words like a shell line but not run by a shell (no pipes, no $VAR): "
+        "for those, use sh -c '…'",
     )
     alerts.add_argument("--alert-webhook", metavar="URL", help="POST each alert as JSON to URL")
     alerts.add_argument(
-        "--down-after", type=a.positive(int), default=3, metavar="N",
-        help="failed probes in a row before an endpoint is down (default 3)",
+        "--down-after", type=a.positive(int), default=DOWN_AFTER, metavar="N",
+        help="failed probes in a row before an endpoint is down (default: %(default)s)",
     )  # fmt: skip
     alerts.add_argument(
-        "--up-after", type=a.positive(int), default=2, metavar="M",
-        help="ok probes in a row before it has recovered (default 2)",
+        "--up-after", type=a.positive(int), default=UP_AFTER, metavar="M",
+        help="ok probes in a row before it has recovered (default: %(default)s)",
     )  # fmt: skip
 
 
@@ -90,19 +87,20 @@ def run(args: argparse.Namespace) -> int:
     kinds = [ProbeKind.CHAT, *([ProbeKind.TOOLS] if args.tools else [])]
     kinds += [ProbeKind.QUALITY] if args.quality else []
 
-    async def run() -> list[Outcome]:
-        env = dict(os.environ)
-        async with open_scheduler(endpoints, store, env, probe_settings, schedule) as scheduler:
-            return await scheduler.round(kinds)
+    def run_round(on_outcome: Callable[[Outcome], None]) -> list[Outcome]:
+        async def run() -> list[Outcome]:
+            env = dict(os.environ)
+            async with open_scheduler(endpoints, store, env, probe_settings, schedule) as sched:
+                return await sched.round(kinds, on_outcome)
 
-    outcomes = anyio.run(run)
-    healthy = {o.endpoint_id for o in outcomes if o.result is not None and o.result.ok}
-    if args.json:
-        print(json.dumps([outcome_json(o) for o in outcomes], indent=2))
-    else:
-        print_round(outcomes)
+        return anyio.run(run)
+
+    outcomes, interrupted = show_round(endpoints, run_round, args.json)
+    if interrupted:
+        return EXIT_INTERRUPTED
     if args.alert_command or args.alert_webhook:
         send_alerts(args, endpoints, store)
+    healthy = any(o.result is not None and o.result.ok for o in outcomes)
     return EXIT_OK if healthy else EXIT_UNHEALTHY
 
 
@@ -142,32 +140,22 @@ def probe_forever(
 
     import anyio
 
-    from monitor.scheduler import Event, ProbeLanded, ProbeSkipped, open_scheduler
+    from monitor.core.format import duration, plural
+    from monitor.scheduler import Event, Outcome, ProbeLanded, ProbeSkipped, open_scheduler
 
     screen = console()
     note = " SIMULATED data from the local fleet;" if simulated else ""
     screen.print(
-        f"probing {len(endpoints)} endpoints every ≥{schedule.interval_s:g} s "
+        f"probing {plural(len(endpoints), 'endpoint')} every ≥{duration(schedule.interval_s)} "
         f"(budget {schedule.budget_fraction:.0%} of each quota), storing in {store.display};"
         f"{note} Ctrl-C stops"
     )
 
     def show(event: Event) -> None:
         if isinstance(event, ProbeLanded):
-            r = event.result
-            if r.ok:
-                screen.print(
-                    f"{r.started_at:%H:%M:%S} [green]ok[/]  {r.endpoint_id:<24} {r.kind.value:<5} "
-                    f"TTFT {ms(r.ttft_ms):>6} ms  total {ms(r.total_ms):>6} ms  "
-                    f"{ms(r.tokens_per_s):>5} tok/s  {verdict_note(r)}"
-                )
-            else:
-                screen.print(
-                    f"{r.started_at:%H:%M:%S} [red]{r.error}[/] {r.endpoint_id:<24} "
-                    f"{r.kind.value:<5} {markup(r.message)}"
-                )
+            screen.print(outcome_line(Outcome(event.result.endpoint_id, result=event.result)))
         elif isinstance(event, ProbeSkipped):
-            screen.print(f"[dim]skip {event.endpoint_id}: {markup(event.reason)}[/]")
+            screen.print(f"[dim]skipped {event.endpoint_id}: {markup(event.reason)}[/]")
 
     async def summarise() -> None:
         every = max(30.0, schedule.interval_s)
@@ -187,6 +175,6 @@ def probe_forever(
 
     anyio.run(run)
     if seconds:
-        label = f"the last {seconds:g} s" + (" (SIMULATED data)" if simulated else "")
+        label = f"the last {duration(seconds)}" + (" (SIMULATED data)" if simulated else "")
         print_rank(standings(endpoints, store, env, "15m"), label)
     return EXIT_OK

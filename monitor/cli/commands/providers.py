@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 from typing import Any
 
 from monitor.cli import args as a
 from monitor.cli.args import EXIT_OK
 from monitor.cli.load import load_catalog_from
-from monitor.cli.output import PER, console
+from monitor.cli.output import PER, console, json_line
+from monitor.cli.tables import Column, fitted
+from monitor.core import format as fmt
+from monitor.core.format import plural
+
+COLUMNS = (
+    Column("id"),
+    Column("key"),
+    Column("on", 1),
+    Column("free", 2),
+    Column("$/M in/out", 3),
+    Column("quota", 4),
+    Column("probe budget", 5),
+)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -22,7 +34,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         [a.common()],
     )
     parser.add_argument("--check", action="store_true", help="only validate the catalogue")
-    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument(
+        "--json", action="store_true", help="print JSON Lines, one object per endpoint"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -34,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     enabled = len(catalog.enabled())
     if args.check:
         files = " + ".join(str(p) for p in paths)
-        print(f"{files}: OK, {len(catalog.providers)} endpoints ({enabled} enabled)")
+        print(f"{files}: OK, {plural(len(catalog.providers), 'endpoint')} ({enabled:,} enabled)")
         return EXIT_OK
     rows: list[dict[str, Any]] = []
     for e in catalog.providers:
@@ -46,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
                 "name": e.name,
                 "enabled": e.enabled,
                 "key": "not needed" if e.keyless and not creds.missing else
-                       ("missing: " + " ".join(creds.missing) if creds.missing else "set"),
+                       ("no key: set " + " ".join(creds.missing) if creds.missing else "set"),
                 "key_env": e.api_key_env,
                 "dialect": e.dialect,
                 "free": e.free,
@@ -59,28 +73,21 @@ def run(args: argparse.Namespace) -> int:
             }
         )  # fmt: skip
     if args.json:
-        print(json.dumps(rows, indent=2))
+        for row in rows:
+            print(json_line("provider", row))
         return EXIT_OK
-    from rich.table import Table
-
-    table = Table(
-        title=f"{len(rows)} endpoints ({enabled} enabled) from {', '.join(map(str, paths))}",
-        title_justify="left",
-    )
-    for name in ("id", "on", "key", "free", "$ in/out per 1M", "quota", "probe budget"):
-        table.add_column(name, no_wrap=name in ("id", "key"))
-    for row in rows:
-        price = row["price"]
-        quota = row["quota"]
-        table.add_row(
-            row["id"],
-            "yes" if row["enabled"] else "no",
-            row["key"],
-            "yes" if row["free"] else "",
-            f"{price['input']:g} / {price['output']:g}" if price else "",
-            " ".join(f"{v}/{PER[k]}" for k, v in quota.items()) if quota else "",
+    table = [
+        [
+            row["id"], row["key"], "yes" if row["enabled"] else "no", "yes" if row["free"] else "",
+            fmt.price(e), " ".join(f"{v:,}/{PER[k]}" for k, v in (row["quota"] or {}).items()),
             row["probe_budget"],
-            style=None if row["enabled"] else "dim",
-        )
-    console().print(table)
+        ]
+        for row, e in zip(rows, catalog.providers, strict=True)
+    ]  # fmt: skip
+    styles = [None if row["enabled"] else "dim" for row in rows]
+    title = (
+        f"{plural(len(rows), 'endpoint')} ({enabled:,} enabled) from {', '.join(map(str, paths))}"
+    )
+    screen = console()
+    screen.print(fitted(title, COLUMNS, table, screen.width, styles))
     return EXIT_OK

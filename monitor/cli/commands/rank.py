@@ -3,19 +3,32 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 from typing import TYPE_CHECKING
 
 from monitor.cli import args as a
 from monitor.cli.args import EXIT_OK, EXIT_UNHEALTHY
 from monitor.cli.load import load_catalog_from, open_store, standings
-from monitor.cli.output import console, ms, print_rank
+from monitor.cli.output import console, print_rank, stats_json
+from monitor.cli.tables import Column, fitted
+from monitor.core import format as fmt
 from monitor.core.format import markup
 
 if TYPE_CHECKING:
     from monitor.catalog import Endpoint
     from monitor.store import Store
+
+
+BY_PROBER = (
+    Column("endpoint"),
+    Column("prober"),
+    Column("region", 3),
+    Column("state"),
+    Column("uptime", 1, "right"),
+    Column("TTFT p50", 1, "right"),
+    Column("tok/s", 2, "right"),
+    Column("p95", 3, "right"),
+)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -28,9 +41,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         [a.common()],
     )
     parser.add_argument(
-        "--window", type=a.window, default="1h", help="15m, 1h, 24h, 7d, or e.g. 30m, 3d"
+        "--window",
+        type=a.window,
+        default="1h",
+        help="15m, 1h, 24h, 7d, or e.g. 30m, 3d, 2w (default: %(default)s)",
     )
-    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument(
+        "--json", action="store_true", help="print JSON Lines, one object per endpoint"
+    )
     who = parser.add_mutually_exclusive_group()
     who.add_argument("--prober", type=a.label, metavar="NAME", help="only what NAME measured")
     who.add_argument(
@@ -47,11 +65,12 @@ def run(args: argparse.Namespace) -> int:
         return rank_by_prober(endpoints, store, args)
     stats = standings(endpoints, store, os.environ, args.window, args.prober)
     if args.json:
-        print(json.dumps([s.as_json() for s in stats], indent=2))
+        for s in stats:
+            print(stats_json(s, args.window, args.prober))
     else:
         title = args.window + (f" as measured by {args.prober}" if args.prober else "")
         print_rank(stats, title)
-    return EXIT_OK if any(s.state in ANSWERING for s in stats) else 1
+    return EXIT_OK if any(s.state in ANSWERING for s in stats) else EXIT_UNHEALTHY
 
 
 def rank_by_prober(endpoints: list[Endpoint], store: Store, args: argparse.Namespace) -> int:
@@ -69,19 +88,17 @@ def rank_by_prober(endpoints: list[Endpoint], store: Store, args: argparse.Names
     ]
     rows.sort(key=lambda row: (row[1].id, row[1].ttft_p50_ms or float("inf")))
     if args.json:
-        rows_json = [{"prober": p, "region": probers[p], **s.as_json()} for p, s in rows]
-        print(json.dumps(rows_json, indent=2))
+        for prober, s in rows:
+            print(stats_json(s, args.window, prober, probers[prober]))
         return EXIT_OK if rows else EXIT_UNHEALTHY
-    from rich.table import Table
-
-    table = Table(title=f"by prober over {args.window}", title_justify="left")
-    left = ("endpoint", "prober", "region", "state")
-    for name in (*left, "uptime", "TTFT p50", "p95", "tok/s"):
-        table.add_column(name, justify="left" if name in left else "right")
-    for prober, s in rows:
-        table.add_row(
-            s.id, markup(prober), markup(probers[prober] or ""), s.state.value.replace("_", "-"),
-            s.uptime_text(), ms(s.ttft_p50_ms), ms(s.ttft_p95_ms), ms(s.tokens_per_s),
-        )  # fmt: skip
-    console().print(table)
+    table = [
+        [
+            s.id, markup(prober), markup(probers[prober] or ""), fmt.state(s.state),
+            s.uptime_text(),
+            fmt.number(s.ttft_p50_ms), fmt.number(s.tokens_per_s), fmt.number(s.ttft_p95_ms),
+        ]
+        for prober, s in rows
+    ]  # fmt: skip
+    screen = console()
+    screen.print(fitted(f"by prober over {args.window}", BY_PROBER, table, screen.width))
     return EXIT_OK if rows else EXIT_UNHEALTHY

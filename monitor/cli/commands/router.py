@@ -11,6 +11,7 @@ import os
 
 from monitor.cli import args as a
 from monitor.cli.args import EXIT_OK, UsageError
+from monitor.core.format import plural
 from monitor.core.router_address import ROUTER_DEFAULT_PORT as DEFAULT_PORT
 from monitor.core.router_address import ROUTER_DEFAULT_URL as DEFAULT_URL
 from monitor.core.router_address import ROUTER_TOKEN_ENV as TOKEN_ENV
@@ -38,7 +39,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "before answering is\nreplaced by the next. Keys come from the environment, as for "
         "probing.",
     )
-    parser.add_argument("--port", type=a.port, default=DEFAULT_PORT, help=f"default {DEFAULT_PORT}")
+    parser.add_argument(
+        "--port", type=a.port, default=DEFAULT_PORT, help="port (default: %(default)s)"
+    )
     parser.add_argument(
         "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1, this machine)"
     )
@@ -50,8 +53,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import logging
-
     from monitor.catalog import CatalogError, load_catalog
     from monitor.core.net import ListenError, is_loopback, listen, url_of
     from monitor.router import Router, RouterError, RouterSettings, make_server
@@ -70,13 +71,25 @@ def run(args: argparse.Namespace) -> int:
         sock = listen(args.host, args.port)
     except (CatalogError, StoreError, RouterError, ListenError) as exc:
         raise UsageError(str(exc)) from None
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+    own_log_lines()
     router = Router(catalog, store, dict(os.environ), RouterSettings(token=args.token or None))
     guard = f"; clients must send the token ({TOKEN_ENV})" if args.token else ""
     print(
-        f"router on {url_of(sock, '/v1')} for {len(catalog.enabled())} endpoints, ranking from "
-        f"{store.display}{guard}; Ctrl-C stops",
+        f"router on {url_of(sock, '/v1')} for {plural(len(catalog.enabled()), 'endpoint')}, "
+        f"ranking from {store.display}{guard}; Ctrl-C stops",
         flush=True,
     )
     make_server(router).run(sockets=[sock])
     return EXIT_OK
+
+
+def own_log_lines() -> None:
+    """Our router's lines on stderr, and nobody else's (httpx logs every request at INFO)."""
+    import logging
+
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", datefmt="%H:%M:%S"))
+    log = logging.getLogger("oss-monitor")
+    log.handlers[:] = [handler]
+    log.setLevel(logging.INFO)
+    log.propagate = False

@@ -8,36 +8,38 @@ this endpoint shows up in the app's snapshot.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, ClassVar, cast
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
-from textual.worker import Worker, WorkerState
 from textual_plotext import PlotextPlot
 from textual_plotext.plot import Plot
 
 from monitor.catalog import Endpoint
-from monitor.core.format import printable
+from monitor.core import format as fmt
+from monitor.core.format import duration, printable
 from monitor.core.models import EndpointStats, parse_window
 from monitor.scheduler import budget_limits, min_interval
 from monitor.store import Probe, QualityFailure, as_utc
 from monitor.tui import cells
+from monitor.tui.messages import Failed
 
 if TYPE_CHECKING:
     from monitor.tui.app import MonitorApp
 
 RECENT = 50
 FAILED_ANSWERS = 10
-SPANS = {60: "1 min", 3600: "1 h", 86400: "24 h"}
 PROBE_COLUMNS = ("time (UTC)", "kind", "result", "status", "TTFT", "total", "tok/s", "message")
 
 
@@ -108,8 +110,19 @@ class EndpointScreen(Screen[None]):
             self._loaded, self._seen = True, stats.last_probe_at
             self._load(snapshot.now, snapshot.window)
 
+    class Loaded(Message):
+        def __init__(self, detail: Detail) -> None:
+            super().__init__()
+            self.detail = detail
+
     @work(thread=True, exclusive=True, group="detail", exit_on_error=False)
-    def _load(self, now: datetime, window: str) -> Detail:
+    def _load(self, now: datetime, window: str) -> None:
+        try:
+            self.post_message(self.Loaded(self._read(now, window)))
+        except Exception as exc:  # the app says it once; the next probe tries again
+            self.app.post_message(Failed("reading the endpoint's probes", exc))
+
+    def _read(self, now: datetime, window: str) -> Detail:
         store, endpoint = self.app.store, self.endpoint
         since = now - max(parse_window(window), timedelta(hours=24))
         hours: dict[datetime, list[int]] = {}
@@ -132,9 +145,8 @@ class EndpointScreen(Screen[None]):
             failures=store.quality_failures(endpoint.id, FAILED_ANSWERS),
         )
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.worker.group == "detail" and event.state is WorkerState.SUCCESS:
-            self._show(cast(Detail, event.worker.result))
+    def on_endpoint_screen_loaded(self, message: Loaded) -> None:
+        self._show(message.detail)
 
     # ------------------------------------------------------------ showing
 
@@ -151,6 +163,7 @@ class EndpointScreen(Screen[None]):
 
     def _show(self, detail: Detail) -> None:
         chat = [p for p in reversed(detail.recent) if p.kind == "chat"]
+        # x is minus the minutes ago (now on the right); the ticks say it as whole minutes.
         minutes = [-(detail.now - as_utc(p.started_at)).total_seconds() / 60 for p in chat]
         ok = [(m, p) for m, p in zip(minutes, chat, strict=True) if p.ok]
         failed = [m for m, p in zip(minutes, chat, strict=True) if not p.ok]
@@ -160,7 +173,7 @@ class EndpointScreen(Screen[None]):
                 plt.plot([m for m, _ in ok], [p.total_ms or 0 for _, p in ok], label="total")
             if failed:
                 plt.scatter(failed, [0] * len(failed), marker="x", color="red", label="failed")
-            plt.xlabel("minutes ago")
+            _minutes_axis(plt, minutes)
         with self._chart("#hourly", "uptime per hour (%)") as plt:
             if detail.hours:
                 labels = [f"{h:%H}h" for h, _, _ in detail.hours]
@@ -169,7 +182,7 @@ class EndpointScreen(Screen[None]):
         with self._chart("#speed", "decode speed (tokens/s)") as plt:
             if ok:
                 plt.plot([m for m, _ in ok], [p.tokens_per_s or 0 for _, p in ok])
-            plt.xlabel("minutes ago")
+            _minutes_axis(plt, minutes)
         self.query_one("#quota", Static).update(self._quota(detail))
         self.query_one("#answers", Static).update(self._answers(detail.failures))
         self._show_probes(detail.recent)
@@ -197,9 +210,9 @@ class EndpointScreen(Screen[None]):
                 p.kind,
                 result,
                 str(p.status or "-"),
-                cells.ms(p.ttft_ms),
-                cells.ms(p.total_ms),
-                cells.ms(p.tokens_per_s),
+                fmt.number(p.ttft_ms),
+                fmt.number(p.total_ms),
+                fmt.number(p.tokens_per_s),
                 Text(printable(p.message or "")),  # a str cell would be read as markup
             )
 
@@ -209,11 +222,11 @@ class EndpointScreen(Screen[None]):
         if detail.used:
             text.append(f" ({fraction:.0%} of the provider's quota, all processes)\n")
             for span, used, allowed in detail.used:
-                text.append(f"  {SPANS.get(span, f'{span} s')}: {used} of {allowed} used\n")
+                text.append(f"  per {duration(span)}: {used:,} of {allowed:,} used\n")
         else:
             text.append(": no quota in the catalogue\n")
         interval = min_interval(self.endpoint, self.app.schedule)
-        text.append(f"  probed at most every {interval:g} s\n")
+        text.append(f"  probed at most every {duration(interval)}\n")
         text.append("Rate-limit headers seen", style="bold")
         headers = next((p.rate_limit for p in detail.recent if p.rate_limit), None)
         if headers is None:
@@ -257,3 +270,13 @@ class EndpointScreen(Screen[None]):
         if self.endpoint.keyless:
             text.append("  key: not needed\n")
         return text
+
+
+def _minutes_axis(plt: Plot, minutes: list[float]) -> None:
+    """Whole, positive "minutes ago" labels, at most 6, now (0) on the right."""
+    span = max(1, math.ceil(-min(minutes, default=0)))
+    step = max(1, math.ceil(span / 5))
+    ticks = list(range(0, span + 1, step))
+    plt.xticks([-t for t in ticks], [str(t) for t in ticks])
+    plt.xlim(-span, 0)
+    plt.xlabel("minutes ago")

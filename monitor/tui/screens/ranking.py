@@ -68,12 +68,13 @@ def _blended_price(endpoint: Endpoint) -> float | None:
 
 class RankingScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("s", "next_sort", "sort"),
-        Binding("S", "reverse_sort", "reverse"),
-        Binding("f", "filter('free_only')", "free only"),
-        Binding("h", "filter('has_key')", "has key"),
-        Binding("g", "filter('up_only')", "up only"),
-        Binding("slash", "find", "filter"),
+        Binding("slash", "find", "filter", tooltip="Filter by name or id"),
+        Binding("s", "next_sort", "sort", tooltip="Sort by the next column"),
+        Binding("S", "reverse_sort", "reverse", False, tooltip="Reverse the sort order"),
+        Binding("f", "filter('free_only')", "free only", False, tooltip="Free endpoints only"),
+        Binding("h", "filter('has_key')", "has key", False, tooltip="Endpoints with a key only"),
+        Binding("g", "filter('up_only')", "up only", False, tooltip="Answering endpoints only"),
+        Binding("r", "probe_now", "probe now", False, tooltip="Probe the selected endpoint now"),
         Binding("escape", "clear_filter", "clear filter", show=False),
     ]
 
@@ -139,7 +140,9 @@ class RankingScreen(Screen[None]):
 
     def status_filters(self) -> list[str]:
         title = next(c.title or c.label for c in COLUMNS if c.key == self.sort_by)
-        words = [f"sorted by {title}{' (reversed)' if self.reverse else ''}"]
+        # The usual order (by rank) goes without saying: the header has little room.
+        changed = self.sort_by != "rank" or self.reverse
+        words = [f"sorted by {title}{' (reversed)' if self.reverse else ''}"] if changed else []
         words += [
             label
             for label, on in (
@@ -160,9 +163,25 @@ class RankingScreen(Screen[None]):
         if stats:
             why.append(f"{stats.endpoint.name}: ", style="bold")
             why.append(stats.why)
-        elif snapshot and not self.table.row_count:
+        elif snapshot and not snapshot.stats:
+            why.append(
+                "No endpoint is enabled in the catalogue; `oss-monitor providers` lists them."
+            )
+        elif snapshot and not self._shown_count and self.filtered:
             why.append("No endpoint matches the filters; f, h, g and / toggle them.")
         self.query_one("#why", Static).update(why)
+
+    @property
+    def filtered(self) -> bool:
+        return self.free_only or self.has_key or self.up_only or bool(self.text)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return self.app.probing if action == "probe_now" else True
+
+    def action_probe_now(self) -> None:
+        endpoint = self.selected_endpoint()
+        if endpoint is not None:
+            self.app.probe_endpoint(endpoint.id)
 
     def on_data_table_row_highlighted(self, _event: DataTable.RowHighlighted) -> None:
         self._show_why()
@@ -189,8 +208,10 @@ class RankingScreen(Screen[None]):
         self.sort_by, self.reverse = column, False
 
     def action_next_sort(self) -> None:
-        keys = [c.key for c in COLUMNS]
-        self.sort(keys[(keys.index(self.sort_by) + 1) % len(keys)])
+        """The next column on screen: sorting by a column you cannot see would puzzle."""
+        keys = [c.key for c in self.table.shown_columns] or [c.key for c in COLUMNS]
+        at = keys.index(self.sort_by) if self.sort_by in keys else -1
+        self.sort(keys[(at + 1) % len(keys)])
 
     def action_reverse_sort(self) -> None:
         self.reverse = not self.reverse
@@ -218,7 +239,7 @@ class RankingScreen(Screen[None]):
         self.table.focus()
 
     def commands(self) -> Iterable[SystemCommand]:
-        """Palette entries beyond the key bindings: sort by each column."""
-        for column in COLUMNS:
+        """Palette entries beyond the key bindings: sort by each column on screen."""
+        for column in self.table.shown_columns:
             title = column.title or column.label
             yield SystemCommand(f"Sort by {title}", "best first", partial(self.sort, column.key))

@@ -1,7 +1,8 @@
 """The ranking table: one row per endpoint, updated in place by key.
 
 `show()` diffs each row against what is on screen and touches only the cells that changed,
-then reorders rows only when the order changed, keeping the cursor on the same endpoint.
+then reorders rows only when the order changed. The cursor starts on the top row (rank #1)
+and stays there as the ranking settles; once the user moves it, it follows that endpoint.
 Columns drop by priority when the terminal is narrow; the last one takes the spare width.
 """
 
@@ -17,6 +18,7 @@ from textual import events
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 
+from monitor.core import format as fmt
 from monitor.core.models import EndpointStats, State
 from monitor.tui import cells
 
@@ -79,6 +81,8 @@ class RankingTable(DataTable[Text]):
         self.palette: dict[str, str] = {}
         self._shown: dict[str, tuple[tuple[object, ...], ...]] = {}
         self._last: tuple[Sequence[EndpointStats], datetime] | None = None
+        self._placed = 0  # the row we last put the cursor on; elsewhere means the user moved it
+        self.following = False  # the cursor follows its endpoint (after the user chose one)
 
     def on_mount(self) -> None:
         self.app.theme_changed_signal.subscribe(self, lambda _theme: self._rebuild())
@@ -103,7 +107,7 @@ class RankingTable(DataTable[Text]):
             c.key: c.width + (max(spare, 0) if c.key == FLEXIBLE else 0) for c in self.shown_columns
         }
         self.palette = dict(self.app.theme_variables)
-        selected = self.selected_id
+        selected = self.selected_id if self.following else None
         self.clear(columns=True)
         for column in self.shown_columns:
             label = Text(column.label, justify=column.justify)
@@ -119,7 +123,9 @@ class RankingTable(DataTable[Text]):
         self._last = (stats, now)
         if not self.shown_columns:
             return  # not laid out yet; the first resize shows the rows
-        selected = select or self.selected_id
+        if self.cursor_row != self._placed:
+            self.following = True
+        selected = select or (self.selected_id if self.following else None)
         wanted = {s.id for s in stats}
         for key in [k for k in self._shown if k not in wanted]:
             self.remove_row(key)
@@ -141,8 +147,10 @@ class RankingTable(DataTable[Text]):
         if [r.key.value for r in self.ordered_rows] != order:
             position = {key: i for i, key in enumerate(order)}
             self.sort("id", key=lambda cell: position[cell.plain])
-        if selected in self._shown:
-            self.move_cursor(row=self.get_row_index(selected), animate=False)
+        target = self.get_row_index(selected) if selected in self._shown else 0
+        if self.row_count:
+            self.move_cursor(row=target, animate=False)
+        self._placed = self.cursor_row
 
     def _cell(self, column: Column, s: EndpointStats, now: datetime) -> Text:
         match column.key:
@@ -172,17 +180,17 @@ def _text(key: str, s: EndpointStats, now: datetime) -> str:
         case "provider":
             return s.endpoint.name
         case "ttft":
-            return cells.ms(s.ttft_p50_ms)
+            return fmt.number(s.ttft_p50_ms)
         case "p95":
-            return cells.ms(s.ttft_p95_ms)
+            return fmt.number(s.ttft_p95_ms)
         case "total":
-            return cells.ms(s.total_p50_ms)
+            return fmt.number(s.total_p50_ms)
         case "speed":
-            return cells.ms(s.tokens_per_s)
+            return fmt.number(s.tokens_per_s)
         case "uptime":
             return s.uptime_text() if s.samples else "-"
         case "price":
-            return cells.price(s.endpoint)
+            return fmt.price(s.endpoint)
         case "free":
             return "yes" if s.endpoint.free else ""
         case "age":

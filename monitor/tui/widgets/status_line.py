@@ -1,4 +1,8 @@
-"""The header line: what the dashboard is doing right now, in one or two lines."""
+"""The header line: what the dashboard is doing right now.
+
+One line from 120 columns up (the least important part, the store, is cut first); narrower
+terminals wrap it.
+"""
 
 from __future__ import annotations
 
@@ -6,18 +10,24 @@ from collections import Counter
 from typing import TYPE_CHECKING
 
 from rich.text import Text
+from textual import events
 from textual.widgets import Static
 
+from monitor.core.format import duration, plural
 from monitor.tui import cells
 
 if TYPE_CHECKING:
     from monitor.tui.app import MonitorApp
 
 SEPARATOR = " · "
+ONE_LINE_FROM = 120  # terminal columns
 
 
 class StatusLine(Static):
+    _shown: tuple[MonitorApp, list[str], int] | None = None
+
     def show(self, app: MonitorApp, sorting: list[str], shown: int) -> None:
+        self._shown = (app, sorting, shown)
         palette = app.theme_variables
         text = Text()
         text.append("oss-monitor", style="bold")
@@ -36,7 +46,8 @@ class StatusLine(Static):
                 parts.append(f"{shown} of {len(snapshot.stats)} shown")
             answered, failed = snapshot.traffic
             if answered or failed:
-                parts.append(f"router: {answered + failed} upstream requests, {failed} failed over")
+                asked = plural(answered + failed, "upstream request")
+                parts.append(f"router: {asked}, {failed:,} failed over")
             if snapshot.held:
                 parts.append(f"router holds back {', '.join(snapshot.held)} (circuit open)")
         elif not app.endpoints:
@@ -48,17 +59,24 @@ class StatusLine(Static):
         parts.append(f"store {app.store.display}")
         text.append(SEPARATOR)
         text.append(SEPARATOR.join(parts))
+        one_line = app.size.width >= ONE_LINE_FROM
+        self.styles.text_wrap = "nowrap" if one_line else "wrap"
+        self.styles.text_overflow = "ellipsis" if one_line else "fold"
         self.update(text)
+
+    def on_resize(self, _event: events.Resize) -> None:
+        if self._shown is not None:
+            self.show(*self._shown)
 
 
 def _probing(app: MonitorApp) -> str:
     match app.probe_state:
         case "on":
-            return f"probing every ≥{app.schedule.interval_s:g} s, {app.in_flight} in flight"
+            return f"probing ≥{duration(app.schedule.interval_s)}, {app.in_flight} in flight"
         case "paused":
             return f"⏸ PAUSED (p resumes), {app.in_flight} in flight"
         case "starting":
             return "starting to probe"
         case "stopped":
             return "probing stopped (see the error)"
-    return "not probing (--no-probe): showing what the store holds"
+    return "store only (--no-probe)"
