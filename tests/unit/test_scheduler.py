@@ -9,9 +9,9 @@ import anyio
 import pytest
 
 from monitor.catalog import Endpoint, Quota
+from monitor.core.batcher import Batcher
 from monitor.core.models import ErrorKind, ProbeKind, ProbeSettings
 from monitor.scheduler import (
-    Batcher,
     Event,
     ProbeLanded,
     ProbeSkipped,
