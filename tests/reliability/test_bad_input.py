@@ -1,7 +1,7 @@
 """Bad input: nonsense arguments and a store that is full or from an older version.
 
 Every case ends in one clear sentence (exit status 2 at the CLI), never a traceback.
-Broken catalogues, corrupt, read-only and newer-schema stores are in tests/unit.
+Broken catalogues, corrupt, read-only and newer-schema stores are in tests/catalog and tests/store.
 """
 
 from __future__ import annotations

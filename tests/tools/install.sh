@@ -18,7 +18,7 @@ npm_tools=(
   "claude @anthropic-ai/claude-code@2.1.197"
 )
 AIDER=aider-chat==0.86.2
-# Not installable here, so checked against their schemas in tests/unit/test_export_targets.py:
+# Not installable here, so checked against their schemas in tests/export/test_export_targets.py:
 # Crush (@charmland/crush's postinstall downloads the binary from the project's release page,
 # outside the registries, so the install fails offline), Goose and Zed (no registry package:
 # release downloads and installer scripts only).

@@ -29,7 +29,7 @@ from monitor.quality_stats import (
 )
 from monitor.sim import bank as sim_bank
 
-BENCH = Path(__file__).resolve().parents[2] / "bench"
+BENCH = Path(__file__).resolve().parents[1] / "bench"
 BANK = {task.id: task for task in load_bank()}
 
 

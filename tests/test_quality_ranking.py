@@ -15,7 +15,7 @@ from monitor.ranking import compute
 from monitor.report import standings
 from monitor.store import Store
 from tests.helpers import result
-from tests.unit.test_ranking import endpoint, samples
+from tests.test_ranking import endpoint, samples
 
 ENDPOINTS = [endpoint("sloppy"), endpoint("careful")]
 # sloppy is 4x faster; careful is slower and right.

@@ -85,4 +85,4 @@ def test_dockerfile_installs_the_package_and_runs_the_cli() -> None:
     assert 'ENTRYPOINT ["oss-monitor"]' in text
     for copied in re.findall(r"^COPY (.+) \S+$", text, re.M):
         for name in copied.split():
-            assert (Path(__file__).parents[2] / name).exists(), name
+            assert (Path(__file__).parents[1] / name).exists(), name

@@ -15,7 +15,7 @@ import yaml
 
 from monitor.export import ExportError, apply_export, default_config_path, plan_export, undo_export
 from monitor.export.jsonc import parse
-from tests.unit.test_export_tools import CEREBRAS, FIXTURES, GROQ, KEY
+from tests.export.test_export_tools import CEREBRAS, FIXTURES, GROQ, KEY
 
 SCHEMAS = FIXTURES / "schemas"
 ROUTER = "http://127.0.0.1:8765/v1"

@@ -12,7 +12,7 @@ import respx
 from monitor.alerts import BEST, Alert, deliver, transitions
 from monitor.catalog import Endpoint
 from monitor.ranking import compute
-from tests.unit.test_ranking import samples
+from tests.test_ranking import samples
 
 
 def endpoints() -> list[Endpoint]:

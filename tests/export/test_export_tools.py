@@ -14,7 +14,7 @@ import yaml
 from monitor.catalog import Endpoint, Price
 from monitor.export import TOOLS, ExportError, apply_export, plan_export
 from monitor.export.jsonc import parse
-from tests.unit.export_cases import CASES, FRESH
+from tests.export.export_cases import CASES, FRESH
 
 KEYLESS = ("codex", "goose", "zed")  # tools that read keys only from the environment (or keyring)
 

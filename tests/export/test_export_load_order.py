@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from monitor.export import apply_export, default_config_path, plan_export
-from tests.unit.test_export_tools import CEREBRAS, GROQ, KEY
+from tests.export.test_export_tools import CEREBRAS, GROQ, KEY
 
 
 def env_for(tmp_path: Path) -> dict[str, str]:

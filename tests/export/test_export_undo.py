@@ -15,7 +15,7 @@ from monitor.export import (
     undo_export,
 )
 from monitor.export.files import record_path
-from tests.unit.test_export_tools import CEREBRAS, GROQ, KEY
+from tests.export.test_export_tools import CEREBRAS, GROQ, KEY
 
 
 @pytest.fixture
