@@ -11,6 +11,7 @@ import difflib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -44,6 +45,24 @@ class Check:
 
     def as_json(self) -> dict[str, Any]:
         return {**asdict(self), "verdict": self.verdict.value}
+
+    def record(self, at: datetime) -> str:
+        """What the store keeps of the last check (under RECORD), for the dashboard."""
+        return json.dumps({"verdict": self.verdict.value, "detail": self.detail[:300],
+                           "at": at.isoformat(timespec="seconds")})  # fmt: skip
+
+
+RECORD = "catalog-check"  # the store's key prefix for each endpoint's last check
+
+
+def describe_record(text: str | None) -> str | None:
+    """The stored last check in words ("missing on 2026-11-28 18:50 UTC: ..."), or None."""
+    try:
+        data = json.loads(text or "")
+        when = datetime.fromisoformat(data["at"]).astimezone(UTC)
+        return f"{data['verdict']} on {when:%Y-%m-%d %H:%M} UTC: {data['detail']}"
+    except (ValueError, KeyError, TypeError):
+        return None
 
 
 @dataclass(frozen=True)

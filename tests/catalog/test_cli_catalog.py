@@ -125,3 +125,20 @@ def test_check_exit_codes_follow_probe(home: Path, capsys: pytest.CaptureFixture
     assert main(["catalog", "check", "--providers", str(home), "--endpoint", "groq"]) == 1
     assert main(["catalog", "check", "--providers", str(home), "--endpoint", "nope"]) == 2
     assert "no endpoint 'nope'" in capsys.readouterr().err
+
+
+@respx.mock
+def test_the_last_check_is_kept_for_the_dashboard(home: Path, tmp_path: Path) -> None:
+    from monitor.store import Store
+    from monitor.upstream.catalog_check import RECORD, describe_record
+
+    respx.get("https://openrouter.ai/api/v1/models").mock(
+        return_value=httpx.Response(200, json={"data": [{"id": "openai/gpt-oss-12b"}]})
+    )
+    db = tmp_path / "checks.db"
+    argv = ["catalog", "check", "--providers", str(home), "--endpoint", "openrouter"]
+    assert main([*argv, "--db", str(db)]) == 1
+    kept = Store(str(db), create=False).remembered(RECORD)
+    said = describe_record(kept["openrouter"])
+    assert said is not None and said.startswith("missing on ") and " UTC: " in said
+    assert describe_record("not json") is None and describe_record(None) is None

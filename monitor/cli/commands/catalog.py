@@ -20,6 +20,7 @@ from monitor.cli.args import EXIT_OK, EXIT_UNHEALTHY, EXIT_USAGE
 if TYPE_CHECKING:
     from monitor.catalog import Price
     from monitor.export.catalog_sync import CatalogDiff
+    from monitor.upstream.catalog_check import Check
 
 MODELS_DEV_URL = "https://models.dev/api.json"
 MAX_API_BYTES = 32_000_000  # api.json is a few MB; refuse anything far bigger
@@ -110,6 +111,7 @@ def _check(args: argparse.Namespace) -> int:
             return await check_all(endpoints, client, os.environ)
 
     checks = anyio.run(ask)
+    _record(args, checks)
     if args.json:
         print(json.dumps([c.as_json() for c in checks], indent=2))
     else:
@@ -120,6 +122,21 @@ def _check(args: argparse.Namespace) -> int:
         listed = sum(c.verdict is Verdict.LISTED for c in checks)
         print(f"{len(checks)} endpoints checked, {listed} list {catalog.model}.")
     return EXIT_OK if any(c.verdict is Verdict.LISTED for c in checks) else EXIT_UNHEALTHY
+
+
+def _record(args: argparse.Namespace, checks: list[Check]) -> None:
+    """Keep each endpoint's last check in the store, where the dashboard shows it."""
+    from datetime import UTC, datetime
+
+    from monitor.cli.load import open_store
+    from monitor.store import StoreError
+    from monitor.upstream.catalog_check import RECORD as CHECKS
+
+    now = datetime.now(UTC)
+    try:
+        open_store(args).remember(CHECKS, {c.endpoint_id: c.record(now) for c in checks})
+    except StoreError as exc:
+        print(f"oss-monitor: the checks were not stored ({exc})", file=sys.stderr)
 
 
 # ---------------------------------------------------------------- sync

@@ -34,6 +34,7 @@ from monitor.scheduler import budget_limits, min_interval
 from monitor.store import Probe, QualityFailure, as_utc
 from monitor.tui import cells
 from monitor.tui.messages import Failed
+from monitor.upstream.catalog_check import RECORD, describe_record
 
 if TYPE_CHECKING:
     from monitor.tui.app import MonitorApp
@@ -52,6 +53,7 @@ class Detail:
     hours: list[tuple[datetime, int, int]]  # hour, ok, failed chat probes (all probers)
     used: list[tuple[int, int, int]]  # window seconds, probes sent, probes allowed
     failures: list[QualityFailure]  # newest first
+    catalog_check: str | None  # the last `catalog check` of it, in words
 
 
 class EndpointScreen(Screen[None]):
@@ -143,6 +145,7 @@ class EndpointScreen(Screen[None]):
             hours=[(hour, ok, failed) for hour, (ok, failed) in sorted(hours.items())],
             used=used,
             failures=store.quality_failures(endpoint.id, FAILED_ANSWERS),
+            catalog_check=describe_record(store.remembered(RECORD).get(endpoint.id)),
         )
 
     def on_endpoint_screen_loaded(self, message: Loaded) -> None:
@@ -162,6 +165,7 @@ class EndpointScreen(Screen[None]):
         self.query_one("#summary", Static).update(text)
 
     def _show(self, detail: Detail) -> None:
+        self.query_one("#entry", Static).update(self._entry(detail.catalog_check))
         chat = [p for p in reversed(detail.recent) if p.kind == "chat"]
         # x is minus the minutes ago (now on the right); the ticks say it as whole minutes.
         minutes = [-(detail.now - as_utc(p.started_at)).total_seconds() / 60 for p in chat]
@@ -255,9 +259,12 @@ class EndpointScreen(Screen[None]):
             text.append(f": expected {failure.expected}, received {failure.received}\n")
         return text
 
-    def _entry(self) -> Text:
+    def _entry(self, catalog_check: str | None = None) -> Text:
         """The catalogue entry; the key is shown only as present or missing."""
         text = Text("Catalogue entry\n", style="bold")
+        if catalog_check:
+            text.append("  last check: ", style="dim")
+            text.append(f"{catalog_check}\n")
         missing = self.app.missing.get(self.endpoint.id, ())
         for name, value in self.endpoint.model_dump(exclude_none=True).items():
             if name == "api_key_env":
