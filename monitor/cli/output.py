@@ -53,6 +53,7 @@ RANK_COLUMNS = (
     Column("state"),
     Column("uptime", 1, "right"),
     Column("TTFT p50", 1, "right"),
+    Column("answer", 3, "right"),  # first answer token, p50: drops early on narrow terminals
     Column("tok/s", 2, "right"),
     Column("p95", 3, "right"),
     Column("total p50", 4, "right"),
@@ -211,7 +212,8 @@ def rank_table(stats: Sequence[EndpointStats], window: str, width: int) -> Any:
     rows = [
         [
             str(s.rank or "-"), s.id, fmt.state(s.state), s.uptime_text() if s.samples else "-",
-            fmt.number(s.ttft_p50_ms), fmt.number(s.tokens_per_s), fmt.number(s.ttft_p95_ms),
+            fmt.number(s.ttft_p50_ms), fmt.number(s.ttfa_p50_ms), fmt.number(s.tokens_per_s),
+            fmt.number(s.ttft_p95_ms),
             fmt.number(s.total_p50_ms), _quality(s), markup(s.why),
         ]
         for s in stats

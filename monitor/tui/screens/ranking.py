@@ -43,6 +43,7 @@ def sort_key(column: str, ranked: dict[str, int]) -> Callable[[EndpointStats], A
         "id": lambda s: s.id,
         "provider": lambda s: s.endpoint.name.lower(),
         "ttft": lambda s: missing_last(s.ttft_p50_ms),
+        "ttfa": lambda s: missing_last(s.ttfa_p50_ms),
         "p95": lambda s: missing_last(s.ttft_p95_ms),
         "total": lambda s: missing_last(s.total_p50_ms),
         "speed": lambda s: missing_last(s.tokens_per_s, sign),

@@ -39,6 +39,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("id", "endpoint", 16, 0),
     Column("provider", "provider", 24, 7),
     Column("ttft", "TTFT", 6, 1, "right", "TTFT p50"),
+    Column("ttfa", "answer", 6, 5, "right", "first answer token p50 (reasoning excluded)"),
     Column("p95", "p95", 6, 4, "right", "TTFT p95"),
     Column("total", "total", 6, 5, "right", "total p50"),
     Column("speed", "tok/s", 5, 4, "right", "decode tokens/s"),
@@ -181,6 +182,8 @@ def _text(key: str, s: EndpointStats, now: datetime) -> str:
             return s.endpoint.name
         case "ttft":
             return fmt.number(s.ttft_p50_ms)
+        case "ttfa":
+            return fmt.number(s.ttfa_p50_ms)
         case "p95":
             return fmt.number(s.ttft_p95_ms)
         case "total":
