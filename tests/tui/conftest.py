@@ -11,11 +11,12 @@ import pytest
 from textual.pilot import Pilot
 
 from monitor.catalog import Catalog, Endpoint
-from monitor.core.models import ErrorKind, ProbeKind, ProbeResult
+from monitor.core.models import ErrorKind, ProbeKind, ProbeResult, ProbeSettings
+from monitor.scheduler import ScheduleSettings
 from monitor.store import Store
 from monitor.tui.app import MonitorApp
 from monitor.tui.widgets.ranking_table import RankingTable
-from tests.helpers import result
+from tests.helpers import catalog_of, result
 
 NOW = datetime(2025, 3, 14, 12, 0, tzinfo=UTC)
 ENV = {"STEADY_API_KEY": "k-steady", "FLAKY_API_KEY": "k-flaky", "LIMITED_API_KEY": "k-lim"}
@@ -136,3 +137,17 @@ async def loaded(pilot: Pilot[object], app: MonitorApp) -> None:
 
 def notifications(app: MonitorApp) -> list[str]:
     return [n.message for n in app._notifications]
+
+
+def probing_app(catalogue: Path, store: Store, env: dict[str, str]) -> MonitorApp:
+    """The dashboard probing a simulated fleet for real (its prober process included)."""
+    return MonitorApp(
+        catalog_of(catalogue),
+        store,
+        env,
+        ProbeSettings(total_s=5, first_token_s=5),
+        ScheduleSettings(interval_s=30, budget_fraction=1.0),
+        probing=True,
+        simulated=True,
+        refresh_s=0.2,
+    )

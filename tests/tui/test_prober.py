@@ -11,10 +11,9 @@ import pytest
 from monitor.core.models import ProbeSettings
 from monitor.scheduler import ScheduleSettings
 from monitor.store import Store
-from monitor.tui.app import MonitorApp
 from monitor.tui.prober import ProberError, open_prober
-from tests.helpers import catalog_of, sim
-from tests.tui.conftest import notifications, wait_for
+from tests.helpers import sim
+from tests.tui.conftest import notifications, probing_app, wait_for
 
 pytestmark = pytest.mark.anyio
 
@@ -38,16 +37,7 @@ async def test_the_dashboard_says_when_its_prober_dies(
     run_fleet: Callable[..., Any], store: Store
 ) -> None:
     server, path = run_fleet(sim("sim-a"))
-    app = MonitorApp(
-        catalog_of(path),
-        store,
-        server.env(),
-        ProbeSettings(total_s=5, first_token_s=5),
-        ScheduleSettings(interval_s=30, budget_fraction=1.0),
-        probing=True,
-        simulated=True,
-        refresh_s=0.2,
-    )
+    app = probing_app(path, store, server.env())
     async with app.run_test(size=(120, 30)) as pilot:
         await wait_for(pilot, lambda: app.probe_state == "on", within_s=20)
         assert app.scheduler is not None

@@ -7,13 +7,12 @@ from typing import Any
 
 import pytest
 
-from monitor.core.models import ProbeSettings, State
-from monitor.scheduler import ScheduleSettings
+from monitor.core.models import State
 from monitor.store import Store
 from monitor.tui.app import MonitorApp
 from monitor.tui.screens.endpoint import EndpointScreen
-from tests.helpers import catalog_of, sim
-from tests.tui.conftest import cell, notifications, wait_for
+from tests.helpers import sim
+from tests.tui.conftest import cell, notifications, probing_app, wait_for
 
 pytestmark = pytest.mark.anyio
 
@@ -28,16 +27,7 @@ async def test_probes_land_live_and_controls_work(
     run_fleet: Callable[..., Any], store: Store
 ) -> None:
     server, path = run_fleet(sim("sim-a"), sim("sim-b"), sim("sim-nokey", key_env="SIM_NOKEY_KEY"))
-    app = MonitorApp(
-        catalog_of(path),
-        store,
-        server.env(),
-        ProbeSettings(total_s=5, first_token_s=5),
-        ScheduleSettings(interval_s=30, budget_fraction=1.0),
-        probing=True,
-        simulated=True,
-        refresh_s=0.2,
-    )
+    app = probing_app(path, store, server.env())
     async with app.run_test(size=(120, 30)) as pilot:
         await wait_for(pilot, lambda: state_of(app, "sim-a") is State.UP, within_s=20)
         await wait_for(pilot, lambda: state_of(app, "sim-b") is State.UP, within_s=20)
