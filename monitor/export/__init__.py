@@ -64,12 +64,8 @@ _WRITERS: dict[str, Writer] = {
     "roo": kilo_legacy.ROO,
 }
 TOOLS: dict[str, str] = {tool: writer.name for tool, writer in _WRITERS.items()}
-# Tools whose config can name the router: it speaks their API (chat, Responses, Messages); the
-# VS Code import files are a snapshot of one profile, so they get endpoints.
-ROUTER_TOOLS = (
-    "opencode", "kilo", "crush", "continue", "aider", "codex", "qwen", "claude-code", "goose",
-    "zed",
-)  # fmt: skip
+# The API each tool speaks to the router; every other tool speaks chat completions.
+ROUTER_APIS: dict[str, str] = {"codex": "Responses", "claude-code": "Messages"}
 
 
 @dataclass(frozen=True)
@@ -112,7 +108,7 @@ def plan_export(
     env = os.environ if env is None else env
     writer = _writer(tool)
     if router_url is not None:
-        endpoint = _router_endpoint(tool, router_url, env)
+        endpoint = _router_endpoint(router_url, env)
     if endpoint is None:
         raise ValueError("plan_export needs an endpoint or a router_url")
     path = Path(config).expanduser() if config else writer.default_path(env)
@@ -294,12 +290,8 @@ _ROUTER_NOTES = [
 ]
 
 
-def _router_endpoint(tool: str, url: str, env: Mapping[str, str]) -> Endpoint:
+def _router_endpoint(url: str, env: Mapping[str, str]) -> Endpoint:
     """The router as an endpoint the writers understand; its key is the router's token."""
-    if tool not in ROUTER_TOOLS:
-        raise ExportError(
-            f"--via-router works for {', '.join(ROUTER_TOOLS)}; export an endpoint to {tool}"
-        )
     try:
         return Endpoint(
             id="router",

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from monitor.export import ROUTER_TOOLS, TOOLS, default_config_path
+from monitor.export import ROUTER_APIS, TOOLS, default_config_path
 from monitor.export.common import home
 
 
@@ -45,13 +45,19 @@ class Listed:
     name: str
     path: Path  # the file an export writes without --config
     found: str | None  # where the tool was found on this machine, or None
-    via_router: bool
+    router_api: str  # the API it speaks to `oss-monitor router` (--via-router)
 
 
 def targets(env: Mapping[str, str] | None = None) -> list[Listed]:
     env = os.environ if env is None else env
     return [
-        Listed(tool, name, default_config_path(tool, env), found(tool, env), tool in ROUTER_TOOLS)
+        Listed(
+            tool,
+            name,
+            default_config_path(tool, env),
+            found(tool, env),
+            ROUTER_APIS.get(tool, "chat completions"),
+        )
         for tool, name in TOOLS.items()
     ]
 

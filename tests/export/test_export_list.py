@@ -9,7 +9,7 @@ import pytest
 
 from monitor.cli.args import UsageError
 from monitor.cli.commands import export as export_command
-from monitor.export import ROUTER_TOOLS, TOOLS
+from monitor.export import TOOLS
 from monitor.export.listing import found, targets
 
 
@@ -37,8 +37,9 @@ def test_every_target_is_listed_with_its_file_and_router_support(home: Path) -> 
     assert by_tool["crush"].path == home / ".config" / "crush" / "crush.json"
     assert by_tool["zed"].path == home / ".config" / "zed" / "settings.json"
     assert by_tool["goose"].path == home / ".config" / "goose" / "config.yaml"
-    assert [t.tool for t in listed if t.via_router] == list(ROUTER_TOOLS)
-    assert by_tool["codex"].via_router and not by_tool["roo"].via_router
+    assert by_tool["codex"].router_api == "Responses"
+    assert by_tool["claude-code"].router_api == "Messages"
+    assert by_tool["roo"].router_api == by_tool["opencode"].router_api == "chat completions"
     assert all(t.found is None for t in listed)  # an empty PATH and HOME: nothing installed
 
 
@@ -72,12 +73,13 @@ def test_the_list_command_prints_a_table(
     install(home, "goose")
     assert export_command.run(parser().parse_args(["export", "--list"])) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].split() == ["TOOL", "WRITES", "INSTALLED", "HERE", "VIA", "ROUTER"]
+    assert lines[0].split() == ["TOOL", "WRITES", "INSTALLED", "HERE", "API", "VIA", "ROUTER"]
     rows = {line.split()[0]: line.split() for line in lines[1:]}
     assert list(rows) == list(TOOLS)
     assert rows["goose"] == ["goose", str(home / ".config/goose/config.yaml"),
-                             str(home / "bin/goose"), "yes"]  # fmt: skip
-    assert rows["roo"][-3:] == ["not", "found", "no"]
+                             str(home / "bin/goose"), "chat", "completions"]  # fmt: skip
+    assert rows["roo"][-4:] == ["not", "found", "chat", "completions"]
+    assert rows["codex"][-1] == "Responses"
 
 
 def test_list_and_tool_usage_errors() -> None:

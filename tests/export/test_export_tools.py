@@ -256,8 +256,25 @@ def test_via_router_writes_the_router_url(tmp_path: Path, env: dict[str, str], t
     assert "tok-secret-123" not in with_token.after
 
 
-def test_via_router_refuses_other_tools_and_bad_urls(tmp_path: Path, env: dict[str, str]) -> None:
-    with pytest.raises(ExportError, match="--via-router works for opencode, kilo, crush"):
-        plan_export("roo", None, config=tmp_path / "c.json", env=env, router_url="http://x/v1")
+@pytest.mark.parametrize("tool", ["roo", "kilo-legacy"])
+def test_via_router_writes_the_router_into_import_files(
+    tmp_path: Path, env: dict[str, str], tool: str
+) -> None:
+    url = "http://127.0.0.1:8765/v1"
+    token = {**env, "OSS_MONITOR_ROUTER_TOKEN": "tok-secret-123"}
+    plan = plan_export(tool, None, config=tmp_path / "c.json", env=token, router_url=url)
+    profile = json.loads(plan.after)["providerProfiles"]["apiConfigs"]["oss-monitor"]
+    assert profile["openAiBaseUrl"] == url and profile["openAiApiKey"] == ""
+    assert any("OSS_MONITOR_ROUTER_TOKEN" in n for n in plan.notes)
+    with_key = plan_export(
+        tool, None, config=tmp_path / "c.json", env=token, router_url=url, include_key=True
+    )
+    assert (
+        json.loads(with_key.after)["providerProfiles"]["apiConfigs"]["oss-monitor"]["openAiApiKey"]
+        == "tok-secret-123"
+    )
+
+
+def test_via_router_refuses_bad_urls(tmp_path: Path, env: dict[str, str]) -> None:
     with pytest.raises(ExportError, match="not an http"):
         plan_export("opencode", None, config=tmp_path / "o.json", env=env, router_url="127.0.0.1")

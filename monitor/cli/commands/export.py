@@ -28,11 +28,10 @@ EXAMPLES = """examples:
   oss-monitor export kilo-legacy --include-key an import file with the literal key (mode 0600)
   oss-monitor export opencode --undo           put back the file as it was before
   oss-monitor export opencode --via-router     follow the ranking on every request through
-                                               `oss-monitor router` (all but the
-                                               VS Code import files)
+                                               `oss-monitor router` (every tool)
   oss-monitor export claude-code --via-router  Claude Code through the router (router only)
   oss-monitor export --list                    every tool: the file written, whether it is
-                                               installed here, whether --via-router works
+                                               installed here, the API it speaks to the router
 
 tools: opencode, kilo (Kilo Code 7.x), kilo-legacy (Kilo Code legacy import file),
        crush, continue, aider, codex (endpoints serving the Responses API, or the router),
@@ -66,7 +65,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--list",
         action="store_true",
-        help="list every tool: the file written, whether it is installed, --via-router support",
+        help="list every tool: the file written, whether it is installed, its API via the router",
     )
     parser.add_argument(
         "--endpoint", metavar="ID", help="endpoint id from the catalogue (default: the best ranked)"
@@ -163,9 +162,9 @@ def run(args: argparse.Namespace) -> int:
 def _print_list() -> None:
     from monitor.export.listing import targets
 
-    rows = [("TOOL", "WRITES", "INSTALLED HERE", "VIA ROUTER")]
+    rows = [("TOOL", "WRITES", "INSTALLED HERE", "API VIA ROUTER")]
     for t in targets():
-        rows.append((t.tool, str(t.path), t.found or "not found", "yes" if t.via_router else "no"))
+        rows.append((t.tool, str(t.path), t.found or "not found", t.router_api))
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     for row in rows:
         cells = [cell.ljust(width) for cell, width in zip(row[:3], widths, strict=True)]
