@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import difflib
-import gc
 import sys
 from collections.abc import Sequence
 
@@ -28,6 +27,7 @@ from monitor.cli.commands import (
     router,
     web,
 )
+from monitor.cli.startup import collector_off
 
 TOP_LEVEL = ("-h", "--help", "--version")
 COMMANDS = {
@@ -92,6 +92,11 @@ def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentP
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    with collector_off():  # until the command's start-up ends (see monitor.cli.startup)
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = parse(build_parser(), list(sys.argv[1:] if argv is None else argv))
     from monitor.catalog import CatalogError
     from monitor.store import StoreError
@@ -118,10 +123,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         return _reader_left()
-    finally:
-        # Everything left is freed by the process exit; a last full collection of the cyclic
-        # garbage at interpreter shutdown cost ~250 ms a run (cron runs `probe --once` often).
-        gc.freeze()
 
 
 def _reader_left() -> int:

@@ -39,16 +39,17 @@ def show_round(
 
     Returns the outcomes in catalogue order and whether the round was interrupted.
     """
-    screen = screen or console()
     landed: list[Outcome] = []
-    live = None if as_json or not screen.is_terminal else _live(screen, endpoints, landed)
+    # JSON Lines need no Rich console: a cron run does without importing it.
+    shown = None if as_json else screen or console()
+    live = _live(shown, endpoints, landed) if shown is not None and shown.is_terminal else None
 
     def on_outcome(outcome: Outcome) -> None:
         landed.append(outcome)
-        if as_json:
+        if shown is None:
             print(outcome_json(outcome), flush=True)
         elif live is None:
-            screen.print(outcome_line(outcome))
+            shown.print(outcome_line(outcome))
         else:
             live.update(_pending(endpoints, landed), refresh=True)
 
@@ -62,15 +63,14 @@ def show_round(
     order = {e.id: i for i, e in enumerate(endpoints)}
     outcomes = sorted(landed, key=lambda o: order.get(o.endpoint_id, len(order)))
     of = len(endpoints) if interrupted else None
-    out = sys.stderr if as_json else None
-    if live is not None and outcomes:
-        screen.print(round_table(outcomes, screen.width))
-    if out is None:
-        screen.print(round_summary(outcomes, of))
+    if shown is None:
+        print(round_summary(outcomes, of), file=sys.stderr)
     else:
-        print(round_summary(outcomes, of), file=out)
+        if live is not None and outcomes:
+            shown.print(round_table(outcomes, shown.width))
+        shown.print(round_summary(outcomes, of))
     for hint in round_hints(outcomes):
-        print(hint, file=out or sys.stdout)
+        print(hint, file=sys.stderr if shown is None else sys.stdout)
     return outcomes, interrupted
 
 

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
-from rich import box
-from rich.console import Group
-from rich.table import Table
-from rich.text import Text
+if TYPE_CHECKING:
+    from rich.text import Text
 
 GAP = 2  # the space Rich puts between two columns of a box-less table
 MIN_TEXT = 40  # narrower than this, the long text column is stacked under the table
@@ -28,7 +26,7 @@ class Column:
     text: bool = False  # the long text column: beside the others if it fits, else under them
 
 
-Cell = str | Text
+Cell: TypeAlias = "str | Text"
 
 
 def fitted(
@@ -39,6 +37,12 @@ def fitted(
     styles: Sequence[str | None] | None = None,
 ) -> Any:
     """A renderable of `rows` that fits in `width` cells."""
+    # Rich is imported here: `probe --once --json` (cron) and --help never draw a table.
+    from rich import box
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
     cells = [[c if isinstance(c, Text) else Text.from_markup(c) for c in row] for row in rows]
     need = [max([len(c.name)] + [row[i].cell_len for row in cells]) for i, c in enumerate(columns)]
     keep: set[int] = set()

@@ -16,3 +16,16 @@ def test_importing_the_cli_loads_no_heavy_library() -> None:
     ).stdout.split()
     assert "monitor" in loaded  # the probe itself works
     assert [name for name in HEAVY if name in loaded] == []
+
+
+def test_probe_once_as_json_lines_does_without_rich() -> None:
+    """Cron's `probe --once --json` prints plain lines: no Rich console to import."""
+    code = (
+        "import sys; from monitor.cli import round; "
+        "round.show_round([], lambda on_outcome: [], as_json=True); "
+        "print('rich' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.split()[-1] == "False"

@@ -9,6 +9,7 @@ import sys
 from monitor.cli import args as a
 from monitor.cli.args import UsageError
 from monitor.cli.load import load_catalog_from, open_store, settings_from
+from monitor.cli.startup import started
 
 PLAIN = "`oss-monitor probe --once` (one round) or `oss-monitor probe` (continuous lines)"
 
@@ -49,6 +50,7 @@ def run(args: argparse.Namespace) -> int:
     catalog = load_catalog_from(args)
     store = open_store(args, create=not args.no_probe)
     probe_settings, schedule = settings_from(args)
+    started()
     return run_dashboard(
         catalog,
         store,

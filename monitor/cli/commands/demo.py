@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from monitor.cli import args as a
 from monitor.cli.args import UsageError
 from monitor.cli.load import load_profile_from, settings_from
+from monitor.cli.startup import started
 
 # A lively demo: probe often and let probes use half of each simulated quota.
 DEMO_DEFAULTS: dict[str, float] = {"interval": 5, "budget": 0.5, "concurrency": 256, "timeout": 8}
@@ -84,6 +85,7 @@ def run(args: argparse.Namespace) -> int:
             )
         from monitor.tui.app import run_dashboard
 
+        started()
         return run_dashboard(
             catalog, store, env, probe_settings, schedule, probing=True, simulated=True
         )

@@ -8,6 +8,7 @@ import contextlib
 from monitor.cli import args as a
 from monitor.cli.args import EXIT_OK, UsageError
 from monitor.cli.load import check_output, load_profile_from, write_output
+from monitor.cli.startup import started
 from monitor.core.format import plural
 
 
@@ -53,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
                 f"(use --providers {args.write_providers})"
             )
         print("Ctrl-C stops it.", flush=True)
+        started()
         with contextlib.suppress(KeyboardInterrupt):
             server.thread.join()
     return EXIT_OK

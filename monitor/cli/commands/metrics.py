@@ -8,6 +8,7 @@ import os
 from monitor.cli import args as a
 from monitor.cli.args import EXIT_OK, UsageError
 from monitor.cli.load import load_catalog_from, open_store
+from monitor.cli.startup import started
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -43,6 +44,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"serving Prometheus metrics on http://{args.host}:{port}/metrics "
               f"from {store.display} (window {args.window}); Ctrl-C stops", flush=True)  # fmt: skip
 
+    started()
     try:
         serve(catalog.enabled(), store, os.environ, args.host, args.port, args.window, ready)
     except OSError as exc:

@@ -13,6 +13,7 @@ from monitor.cli.args import EXIT_INTERRUPTED, EXIT_OK, EXIT_UNHEALTHY, UsageErr
 from monitor.cli.load import load_catalog_from, open_store, select, settings_from, standings
 from monitor.cli.output import console, outcome_line, print_rank, summary_line
 from monitor.cli.round import show_round
+from monitor.cli.startup import started
 from monitor.core.format import markup
 from monitor.core.hysteresis import DOWN_AFTER, UP_AFTER
 
@@ -143,6 +144,7 @@ def probe_forever(
     from monitor.core.format import duration, plural
     from monitor.scheduler import Event, Outcome, ProbeLanded, ProbeSkipped, open_scheduler
 
+    started()
     screen = console()
     note = " SIMULATED data from the local fleet;" if simulated else ""
     screen.print(

@@ -11,6 +11,7 @@ import os
 
 from monitor.cli import args as a
 from monitor.cli.args import EXIT_OK, UsageError
+from monitor.cli.startup import started
 from monitor.core.format import plural
 from monitor.core.router_address import ROUTER_DEFAULT_PORT as DEFAULT_PORT
 from monitor.core.router_address import ROUTER_DEFAULT_URL as DEFAULT_URL
@@ -79,7 +80,9 @@ def run(args: argparse.Namespace) -> int:
         f"ranking from {store.display}{guard}; Ctrl-C stops",
         flush=True,
     )
-    make_server(router).run(sockets=[sock])
+    server = make_server(router)
+    started()
+    server.run(sockets=[sock])
     return EXIT_OK
 
 

@@ -9,6 +9,7 @@ import sys
 
 from monitor.cli import args as a
 from monitor.cli.args import EXIT_OK, UsageError
+from monitor.cli.startup import started
 
 TOKEN_ENV = "OSS_MONITOR_WEB_TOKEN"
 
@@ -74,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
 
     public = (args.public_url or url_of(sock)).rstrip("/")
     server = WebDashboard(dashboard_command(args), sock, public, args.token or None)
+    started()
     ask = "?token=…" if args.token else ""
     print(f"dashboard on {public}/{ask} (one dashboard per browser tab); Ctrl-C stops", flush=True)
     server.serve()
