@@ -9,10 +9,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import anyio
 import httpx
 
 from monitor.catalog import Endpoint
 from monitor.upstream.exchange import Exchange
+
+# What is read after [DONE] to keep the connection: a well-behaved server sends only the end of
+# its body; one that does not is cut off rather than allowed to delay the client.
+DRAIN_S = 0.25
+DRAIN_BYTES = 16 << 10
 
 
 @dataclass
@@ -39,8 +45,18 @@ class Attempt:
         return self.done
 
     async def close(self) -> None:
-        if self.response is not None:
-            await self.response.aclose()
+        if self.response is None:
+            return
+        if self.done and self.chunks is not None:
+            # The body's end follows [DONE] at once: read it, so the connection goes back to
+            # the pool instead of being closed (a new connection per request cost ~10% CPU).
+            with anyio.move_on_after(DRAIN_S):
+                left = DRAIN_BYTES
+                async for chunk in self.chunks:
+                    left -= len(chunk)
+                    if left < 0:
+                        break
+        await self.response.aclose()
 
 
 def event(data: dict[str, Any]) -> bytes:
