@@ -74,7 +74,7 @@ class Forwarder:
             connect_s=settings.connect_s, first_token_s=settings.idle_s, total_s=settings.total_s,
             max_stream_bytes=settings.max_answer_bytes,
         )  # fmt: skip
-        self.client = make_client(self.probe_settings)
+        self.client = make_client(self.probe_settings, spread=True)
         self.counts = {"requests": 0, "failovers": 0, "failed": 0, "cut": 0, "last_resort": 0}
 
     async def forward(self, payload: dict[str, Any], listen: bool = False) -> Attempt | Refusal:
