@@ -14,7 +14,8 @@ both sides). CPU seconds per 100 requests and RSS are those of each router's pro
     python bench/router_overhead.py [--rounds 100,20] [--compare REF]
 
 `--compare REF` adds our router as it was at a git commit (run from `git archive`), to say
-what a change bought in the same run.
+what a change bought in the same run; `--compare REF:asyncio` runs it as if uvloop and
+httptools were not installed (`--compare :asyncio`: the working tree so).
 
 LiteLLM is never a dependency of the project: install it for the bench only, in its own venv
 (its pins clash with ours), and the bench finds it there (or pass --litellm PATH):
@@ -191,14 +192,24 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def ours(catalogue: Path, folder: Path, source: Path | None = None) -> Launch:
+# `--compare REF:asyncio`: that router as if uvloop and httptools were not installed.
+NO_UVLOOP = "import sys\nsys.modules['uvloop'] = sys.modules['httptools'] = None\n"
+
+
+def ours(catalogue: Path, folder: Path, source: Path | None = None, plain: bool = False) -> Launch:
     port = free_port()
     db = f"sqlite:///{folder / f'router-{port}.db'}"
     command = [sys.executable, "-m", "monitor", "router", "--providers", str(catalogue),
                "--db", db, "--port", str(port)]  # fmt: skip
     env = fleet_env()
-    if source is not None:  # another commit's code, with this venv's packages
-        env["PYTHONPATH"] = str(source)
+    paths = [str(source)] if source is not None else []  # another commit's code
+    if plain:
+        blocker = folder / f"plain-{port}"
+        blocker.mkdir()
+        (blocker / "sitecustomize.py").write_text(NO_UVLOOP)
+        paths.insert(0, str(blocker))
+    if paths:
+        env["PYTHONPATH"] = os.pathsep.join(paths)
     return Launch(command, env, port, f"http://127.0.0.1:{port}/v1/models")
 
 
@@ -221,9 +232,9 @@ def litellm(path: str, upstream: str, folder: Path) -> Launch:
 
 def archived(ref: str, folder: Path) -> Path:
     """The repository's tree at `ref`, for --compare."""
-    out = folder / f"src-{ref}"
+    out = folder / f"src-{ref}-{len(list(folder.iterdir()))}"
     out.mkdir()
-    tar = folder / f"{ref}.tar"
+    tar = out.with_suffix(".tar")
     subprocess.run(["git", "archive", "-o", str(tar), ref], cwd=ROOT, check=True)
     with tarfile.open(tar) as archive:
         archive.extractall(out, filter="data")
@@ -309,7 +320,8 @@ def main() -> None:
         action="append",
         default=[],
         metavar="REF",
-        help="also our router at this git commit (repeatable)",
+        help="also our router at this git commit (repeatable); REF:asyncio without uvloop "
+        "and httptools; :asyncio alone for the working tree so",
     )
     parser.add_argument("--litellm", help="the litellm command (default: .bench-venv, PATH)")
     parser.add_argument("--no-litellm", action="store_true")
@@ -334,8 +346,10 @@ def main() -> None:
         }
         pids: dict[str, int] = {}
         routers = {"ours": ours(catalogue, folder)}
-        for ref in args.compare:
-            routers[f"ours@{ref[:8]}"] = ours(catalogue, folder, archived(ref, folder))
+        for spec in args.compare:
+            ref, _, variant = spec.partition(":")
+            source = archived(ref, folder) if ref else None
+            routers[f"ours@{spec[:16]}"] = ours(catalogue, folder, source, variant == "asyncio")
         if command:
             routers["litellm"] = litellm(command, base, folder)
         for name, launch in routers.items():
