@@ -9,7 +9,8 @@ request written -> first read holding a delta with content or reasoning. Rounds 
 concurrent requests go to one target at a time, the targets in rotating order; each router's
 round is paired with the direct round next to it, and "added" is the p50/p99 of the
 differences between the two rounds' sorted TTFTs (so drift and another process's burst hit
-both sides). CPU seconds per 100 requests and RSS are those of each router's processes.
+both sides). CPU seconds per 100 requests are each router's processes' during its own rounds;
+RSS at the end.
 
     python bench/router_overhead.py [--rounds 100,20] [--compare REF]
 
@@ -241,6 +242,10 @@ def archived(ref: str, folder: Path) -> Path:
     return out
 
 
+def process_cpu(pid: int | None) -> float:
+    return sum(cpu_seconds(p) for p in tree(pid)) if pid else 0.0
+
+
 def tree(pid: int) -> list[int]:
     """A process and its descendants (LiteLLM may run uvicorn in a child)."""
     kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
@@ -250,7 +255,7 @@ def tree(pid: int) -> list[int]:
 # ---------------------------------------------------------------- measuring
 
 
-def spread(values: list[float], q: float) -> float:
+def quantile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
@@ -263,21 +268,22 @@ def measure(targets: dict[str, Target], pids: dict[str, int], streams: int, roun
     try:
         for name in names * 2:  # warm up connections and code paths
             clients.round(name)
-        cpu = {n: sum(cpu_seconds(p) for p in tree(pid)) for n, pid in pids.items()}
+        cpu = dict.fromkeys(names, 0.0)  # a router's CPU time during its own rounds
         for r in range(rounds):
             for name in names[r % len(names) :] + names[: r % len(names)]:
+                before = process_cpu(pids.get(name))
                 found[name].append(clients.round(name))
-        cpu = {n: sum(cpu_seconds(p) for p in tree(pid)) - cpu[n] for n, pid in pids.items()}
+                cpu[name] += process_cpu(pids.get(name)) - before
     finally:
         clients.close()
     figures: dict[str, Any] = {}
     for name in names:
         flat = [ms for block in found[name] for ms in block]
-        row = {"p50": spread(flat, 0.5), "p99": p99(flat), "n": len(flat)}
+        row = {"p50": quantile(flat, 0.5), "p99": p99(flat), "n": len(flat)}
         if name != "direct":
             gaps = [a - b for mine, theirs in zip(found[name], found["direct"], strict=True)
                     for a, b in zip(sorted(mine), sorted(theirs), strict=True)]  # fmt: skip
-            row |= {"added_p50": spread(gaps, 0.5), "added_p99": p99(gaps),
+            row |= {"added_p50": quantile(gaps, 0.5), "added_p99": p99(gaps),
                     "cpu_per_100": cpu[name] / len(flat) * 100,
                     "rss": sum(rss_mb(p) for p in tree(pids[name]))}  # fmt: skip
         figures[name] = row
