@@ -42,7 +42,7 @@ import sys
 import tarfile
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
@@ -337,39 +337,49 @@ def main() -> None:
     command = None if args.no_litellm else find_litellm(args.litellm)
     if command is None and not args.no_litellm:
         print("LiteLLM is not installed: its rows are skipped (see this script's docstring)")
+    run(list(zip(levels, rounds, strict=True)), args.clients, args.compare, command, report)
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+
+def run(
+    plan: list[tuple[int, int]],
+    clients: int,
+    compare: list[str],
+    litellm_command: str | None,
+    show: Callable[[int, dict[str, Any]], None] | None = None,
+) -> list[dict[str, Any]]:
+    """(streams, rounds) in turn against every target; the figures of each, shown as they come."""
+    found = []
     with tempfile.TemporaryDirectory(prefix="router-bench-") as tmp, ExitStack() as stack:
         folder = Path(tmp)
         catalogue = stack.enter_context(fleet([UPSTREAM], folder))
         base = yaml.safe_load(catalogue.read_text())["providers"][0]["base_url"]
+        direct = {"authorization": f"Bearer {FLEET_KEY}"}
         port = int(base.split(":")[2].split("/")[0])
-        targets: dict[str, Target] = {
-            "direct": (
-                port,
-                "/bench/v1/chat/completions",
-                {"authorization": f"Bearer {FLEET_KEY}"},
-                {**BODY, "model": MODEL},
-            )
-        }
-        pids: dict[str, int] = {}
+        targets = {"direct": (port, "/bench/v1/chat/completions", direct, {**BODY, "model": MODEL})}
         routers = {"ours": ours(catalogue, folder)}
-        for spec in args.compare:
+        for spec in compare:
             ref, _, variant = spec.partition(":")
             source = archived(ref, folder) if ref else None
             routers[f"ours@{spec[:16]}"] = ours(catalogue, folder, source, variant == "asyncio")
-        if command:
-            routers["litellm"] = litellm(command, base, folder)
+        if litellm_command:
+            routers["litellm"] = litellm(litellm_command, base, folder)
+        pids: dict[str, int] = {}
         for name, launch in routers.items():
             pids[name] = stack.enter_context(server(launch))
             targets[name] = (launch.port, "/v1/chat/completions", launch.headers, BODY)
-        print(f"machine: {machine()}; load average {os.getloadavg()[0]:.2f} "
-              f"{os.getloadavg()[1]:.2f}; upstream TTFT {TTFT_MS} ms; pids "
-              + ", ".join(f"{n} {p}" for n, p in pids.items()))  # fmt: skip
-        print(f"{'streams':>7} {'target':>14} {'n':>5} {'TTFT p50':>8} {'p99':>8} "
-              f"{'added p50':>9} {'p99':>7} {'CPU s/100':>9} {'RSS MB':>6}   (ms)")  # fmt: skip
-        for streams, count in zip(levels, rounds, strict=True):
-            processes = 1 if streams == 1 else min(args.clients, streams)
-            report(streams, measure(targets, pids, streams, count, processes))
-        print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        if show:
+            print(f"machine: {machine()}; load average {os.getloadavg()[0]:.2f} "
+                  f"{os.getloadavg()[1]:.2f}; upstream TTFT {TTFT_MS} ms; pids "
+                  + ", ".join(f"{n} {p}" for n, p in pids.items()))  # fmt: skip
+            print(f"{'streams':>7} {'target':>14} {'n':>5} {'TTFT p50':>8} {'p99':>8} "
+                  f"{'added p50':>9} {'p99':>7} {'CPU s/100':>9} {'RSS MB':>6}   (ms)")  # fmt: skip
+        for streams, count in plan:
+            processes = 1 if streams == 1 else min(clients, streams)
+            found.append(measure(targets, pids, streams, count, processes))
+            if show:
+                show(streams, found[-1])
+    return found
 
 
 if __name__ == "__main__":
