@@ -295,7 +295,7 @@ def report(streams: int, figures: dict[str, Any]) -> None:
         extra = ""
         if name != "direct":
             extra = (f" {row['added_p50']:>9.2f} {row['added_p99']:>7.2f} "
-                     f"{row['cpu_per_100']:>9.2f} {row['rss']:>6.0f}")  # fmt: skip
+                     f"{row['cpu_per_100']:>9.3f} {row['rss']:>6.0f}")  # fmt: skip
         print(f"{streams:>7} {name:>14} {row['n']:>5} {row['p50']:>8.2f} {row['p99']:>8.2f}"
               + extra, flush=True)  # fmt: skip
 
