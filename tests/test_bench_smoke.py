@@ -63,3 +63,10 @@ def test_dashboard(bench: Load, tmp_path: Path) -> None:
 def test_measurement(bench: Load) -> None:
     found = bench("measurement").run(1, 3, with_hog=False)
     assert len(found["stamped"]["ttft"]) == 3 and len(found["clock-only"]["ttft"]) == 3
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
+def test_router_overhead(bench: Load) -> None:
+    figures = bench("router_overhead").run([(1, 2), (3, 1)], 2, [], None)
+    assert [f["ours"]["n"] for f in figures] == [2, 3]
+    assert figures[1]["ours"]["cpu_per_100"] >= 0 and figures[1]["ours"]["rss"] > 0

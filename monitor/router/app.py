@@ -22,7 +22,7 @@ import anyio
 from pydantic import BaseModel, Field
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from monitor.catalog import Catalog
@@ -32,7 +32,7 @@ from monitor.router.bodies import BodyBudget, read_json
 from monitor.router.choice import Picker
 from monitor.router.forward import Forwarder, Refusal
 from monitor.router.recorder import Recorder
-from monitor.router.relay import Attempt, PassThrough
+from monitor.router.relay import Attempt, PassThrough, Relay
 from monitor.router.translate import Refused, Translator, estimate_tokens
 from monitor.store import Store, StoreError
 from monitor.upstream.classify import error_from_json
@@ -152,11 +152,7 @@ class Router:
         headers = self.forwarder.headers(outcome)
         if outcome.body is not None:
             return Response(outcome.body, outcome.run.status or 200, headers, outcome.media)
-        return StreamingResponse(
-            self.forwarder.stream(outcome, PassThrough(self.model)),
-            headers=headers,
-            media_type="text/event-stream",
-        )
+        return Relay(self.forwarder.stream(outcome, PassThrough(self.model)), headers)
 
     async def _messages(self, body: dict[str, Any]) -> Response:
         try:
@@ -190,11 +186,7 @@ class Router:
         if outcome.body is not None and outcome.run.status != 200:
             return error(outcome.run.status or 502, _upstream_message(outcome), "upstream_refused")
         if stream:
-            return StreamingResponse(
-                self.forwarder.stream(outcome, speaker),
-                headers=headers,
-                media_type="text/event-stream",
-            )
+            return Relay(self.forwarder.stream(outcome, speaker), headers)
         await self.forwarder.collect(outcome, speaker)
         if speaker.error is not None:
             return error(502, speaker.error, "stream_cut")

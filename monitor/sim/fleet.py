@@ -297,10 +297,11 @@ class FleetServer:
         self.host, self.port = self.sock.getsockname()[:2]
         self.scheme = "https" if ssl_certfile else "http"
         # A client still waiting on a hung request must not keep the server from stopping.
+        # h11, not httptools: hostile endpoints send header bytes httptools refuses to write.
         config = uvicorn.Config(
             self.fleet.app, log_level="error", lifespan="off", timeout_keep_alive=120,
             access_log=False, timeout_graceful_shutdown=2, ssl_certfile=ssl_certfile,
-            ssl_keyfile=ssl_keyfile,
+            ssl_keyfile=ssl_keyfile, http="h11",
         )  # fmt: skip
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(
