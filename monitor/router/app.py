@@ -27,7 +27,7 @@ from starlette.routing import Route
 
 from monitor.catalog import Catalog
 from monitor.core import crash
-from monitor.router import anthropic, responses
+from monitor.router import anthropic, chat, responses
 from monitor.router.bodies import BodyBudget, read_json
 from monitor.router.choice import Picker
 from monitor.router.forward import Forwarder, Refusal
@@ -146,6 +146,10 @@ class Router:
 
     async def _chat(self, body: dict[str, Any]) -> Response:
         payload = {k: v for k, v in body.items() if k != "model"}
+        if chat.rebuildable(payload):
+            payload = chat.streamed(payload)
+            speaker = chat.WholeChat(self.model, _estimate(payload))
+            return await self._translated(payload, speaker, False, openai_error)
         outcome = await self.forwarder.forward(payload)
         if isinstance(outcome, Refusal):
             return openai_error(outcome.status, outcome.message, outcome.code)
@@ -251,7 +255,7 @@ def openai_error(status: int, message: str, code: str) -> Response:
 
 
 def _estimate(payload: dict[str, Any]) -> int:
-    return estimate_tokens(payload["messages"], payload.get("tools"))
+    return estimate_tokens(payload.get("messages"), payload.get("tools"))
 
 
 def _upstream_message(attempt: Attempt) -> str:

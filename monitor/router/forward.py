@@ -95,9 +95,10 @@ class Forwarder:
         deadline = anyio.current_time() + self.settings.total_s
         failures: list[str] = []
         for stats in choice.usable[: self.settings.max_attempts]:
-            if deadline <= anyio.current_time():
+            remaining = deadline - anyio.current_time()
+            if remaining <= 0:
                 break
-            attempt = await self._attempt(stats.endpoint, payload, deadline, listen)
+            attempt = await self._attempt(stats.endpoint, payload, remaining, listen)
             if attempt.run.failure is None:
                 self.counts["failovers"] += len(failures)
                 attempt.failovers, attempt.deadline = len(failures), deadline
@@ -113,7 +114,7 @@ class Forwarder:
         )
 
     async def _attempt(
-        self, endpoint: Endpoint, payload: dict[str, Any], deadline: float, listen: bool
+        self, endpoint: Endpoint, payload: dict[str, Any], remaining: float, listen: bool
     ) -> Attempt:
         creds = resolve(endpoint, self.env)
         host = urlsplit(creds.url).hostname or ""
@@ -122,17 +123,16 @@ class Forwarder:
         attempt = Attempt(endpoint, run, datetime.now(UTC), secrets)
         if listen:
             run.listener = attempt.events.append
-        limit = min(self.settings.first_token_s, deadline - anyio.current_time())
+        # A whole answer passed through (several choices, log probabilities) arrives at once,
+        # so it may take all the time left; every other answer is streamed from the provider.
+        limit = min(self.settings.first_token_s, remaining) if payload.get("stream") else remaining
         self.breakers.begin(endpoint.id)
         with anyio.move_on_after(limit) as scope:
             run.first_scope = scope
             with run.catching():  # a key that cannot go in a header fails here, named
-                await self._open(attempt, build_request(endpoint, creds, payload), deadline)
+                await self._open(attempt, build_request(endpoint, creds, payload))
         if scope.cancelled_caught:
-            why = f"no first token within {limit:.3g} s"
-            if run.headers_at is not None and not payload.get("stream"):
-                why = f"the whole answer did not end within {self.settings.total_s:g} s"
-            run.failure = ProbeFailure(ErrorKind.TIMEOUT, why)
+            run.failure = ProbeFailure(ErrorKind.TIMEOUT, f"no first token within {limit:.3g} s")
         if run.failure is not None:
             await attempt.close()
             failure = run.failure
@@ -151,7 +151,7 @@ class Forwarder:
                 self._record(attempt)
         return attempt
 
-    async def _open(self, attempt: Attempt, upstream: Upstream, deadline: float) -> None:
+    async def _open(self, attempt: Attempt, upstream: Upstream) -> None:
         """Send the request and read until the answer can be handed on (the first token)."""
         run = attempt.run
         request = self.client.build_request(
@@ -162,10 +162,6 @@ class Forwarder:
             extensions={"trace": run.trace},
         )
         response = attempt.response = await self.client.send(request, stream=True)
-        if not upstream.body.get("stream") and run.first_scope is not None:
-            # A whole answer's first sign of life is its headers (most servers send them with
-            # the answer): they are due by the first-token deadline, the body by the overall one.
-            run.first_scope.deadline = deadline
         if response.status_code in REQUEST_FAULTS:  # the request's own error: hand it back
             run.headers_at, run.status = time.perf_counter(), response.status_code
             raw = await read_capped(response, run.settings.max_error_bytes)

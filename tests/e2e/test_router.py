@@ -105,7 +105,9 @@ def test_pass_through_stream_and_whole_byte_for_byte(tmp_path: Path, store: Stor
         direct_url = f"{fleet.base_url}/only/v1/chat/completions"
         auth = {"authorization": f"Bearer {FLEET_KEY}"}
         answers = []
-        for body in ({**STREAM}, {**CHAT}, {**STREAM, **extras}):
+        # A whole answer passes through as it is only when it cannot be rebuilt from a stream.
+        bodies = ({**STREAM}, {**CHAT, "n": 1, "logprobs": True}, {**STREAM, **extras})
+        for body in bodies:
             via = post(url, body, authorization="Bearer the-tools-own-key")
             direct = httpx.post(direct_url, json={**body, "model": "openai/gpt-oss-120b"},
                                 headers=auth, timeout=30)  # fmt: skip
@@ -114,16 +116,19 @@ def test_pass_through_stream_and_whole_byte_for_byte(tmp_path: Path, store: Stor
             assert via.headers["content-type"] == direct.headers["content-type"]
             assert via.headers["x-oss-monitor-endpoint"] == "only"
             answers.append(via)
+        rebuilt = post(url, CHAT)
         models = httpx.get(f"{url}/models").json()
     assert [m["id"] for m in models["data"]] == ["gpt-oss-120b"]
     assert "word0 word1" in content(answers[0].content)
     assert "word0 word1" in answers[1].json()["choices"][0]["message"]["content"]
     routed = [seen[i] for i in (0, 2, 4)]
-    for (headers, sent), body in zip(routed, ({**STREAM}, {**CHAT}, {**STREAM, **extras}),
-                                     strict=True):  # fmt: skip
+    for (headers, sent), body in zip(routed, bodies, strict=True):
         assert sent == {**body, "model": "openai/gpt-oss-120b"}  # only the model id changed
         assert headers["authorization"] == f"Bearer {FLEET_KEY}"  # never the tool's own key
-    assert traffic(store) == [("only", True, None)] * 3
+    assert seen[-1][1] == {**CHAT, "model": "openai/gpt-oss-120b", "stream": True,
+                           "stream_options": {"include_usage": True}}  # fmt: skip
+    assert "word0 word1" in rebuilt.json()["choices"][0]["message"]["content"]
+    assert traffic(store) == [("only", True, None)] * 4
     stored = store.recent("only")[0]
     assert stored.kind == ProbeKind.TRAFFIC and stored.ttft_ms and stored.ttft_ms > 15
 
