@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -13,6 +15,15 @@ from monitor.core.models import ErrorKind, ProbeKind, ProbeResult
 from monitor.sim.fleet import SimEndpoint
 
 FLEET_KEY = "sim-test-key-1234567890"
+
+
+def eventually(check: Callable[[], bool], seconds: float = 10.0) -> bool:
+    """Poll `check` until it holds or the deadline passes (e.g. the router writes its traffic
+    samples every half second); its last answer."""
+    deadline = time.monotonic() + seconds
+    while not check() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return check()
 
 
 def json_lines(text: str) -> list[dict[str, Any]]:

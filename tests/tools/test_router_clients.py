@@ -19,7 +19,7 @@ from monitor.export import apply_export, plan_export
 from monitor.sim.fleet import FleetServer
 from monitor.store import Store
 from tests.e2e.test_router import routing, traffic
-from tests.helpers import sim
+from tests.helpers import eventually, sim
 from tests.tools.conftest import binary
 
 Start = Callable[..., tuple[FleetServer, Path]]
@@ -75,7 +75,8 @@ def test_claude_code_says_hi_through_the_router(home: Path, router_url: str, sto
     env = quiet_env(home)
     apply_export(plan_export("claude-code", None, env=env, router_url=router_url), env=env)
     assert ANSWER in run([str(claude), "-p", "say hi"], env, home)
-    assert ("only", True, None) in traffic(store)  # the fleet answered, through the router
+    # the fleet answered, through the router
+    assert eventually(lambda: ("only", True, None) in traffic(store))
 
 
 def test_codex_says_hi_through_the_router(home: Path, router_url: str, store: Store) -> None:
@@ -93,4 +94,4 @@ def test_codex_says_hi_through_the_router(home: Path, router_url: str, store: St
         "say hi",
     ]
     assert ANSWER in run(command, env, home)
-    assert ("only", True, None) in traffic(store)
+    assert eventually(lambda: ("only", True, None) in traffic(store))
