@@ -62,11 +62,13 @@ class MonitorApp(ExportActions):
         Binding("c", "check_answers", "check answers", False, tooltip="Check answers now"),
     ]
 
-    snapshot: reactive[Snapshot | None] = reactive(None, always_update=True)
-    window: reactive[str] = reactive("1h")
-    in_flight: reactive[int] = reactive(0)
+    # The screens watch these and redraw what changed; a repaint of the app would redraw
+    # every widget on screen (with a snapshot a second, a good part of the UI's CPU).
+    snapshot: reactive[Snapshot | None] = reactive(None, always_update=True, repaint=False)
+    window: reactive[str] = reactive("1h", repaint=False)
+    in_flight: reactive[int] = reactive(0, repaint=False)
     # "starting", "on", "paused", "stopped" (it failed) or "off" (--no-probe)
-    probe_state: reactive[str] = reactive("off")
+    probe_state: reactive[str] = reactive("off", repaint=False)
 
     def __init__(
         self,
