@@ -153,6 +153,11 @@ class Store:
         with self.engines.guard(), self._read() as conn:
             return rollups.tallies(conn, since, prober)
 
+    def counts(self, since: datetime, prober: str | None = None) -> dict[str, int]:
+        """Probes counted per endpoint in the hours since a moment (see `rollups.counts`)."""
+        with self.engines.guard(), self._read() as conn:
+            return rollups.counts(conn, since, prober)
+
     def traffic(self, since: datetime) -> tuple[int, int]:
         """(answered, failed) upstream attempts the router stored since a moment."""
         with self.engines.guard(), self._read() as conn:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Select, bindparam, insert, select, update
+from sqlalchemy import Connection, Select, bindparam, func, insert, select, update
 
 from monitor.core.models import SIDE_KINDS, ErrorKind, Span, Tally
 from monitor.store.engine import as_utc
@@ -117,6 +117,17 @@ def tallies(conn: Connection, since: datetime, prober: str | None = None) -> dic
         tally.failed += fail_count
         tally.merge(json.loads(hist or "{}"))
     return {endpoint_id: tally.tally() for endpoint_id, tally in sums.items()}
+
+
+def counts(conn: Connection, since: datetime, prober: str | None = None) -> dict[str, int]:
+    """Probes of every kind counted per endpoint in the hours since a moment: they only grow,
+    as each stored probe is rolled up in its transaction (a refused key counts neither way)."""
+    total = func.sum(ROLLUP.c.ok_count + ROLLUP.c.fail_count)
+    query = select(ROLLUP.c.endpoint_id, total).where(ROLLUP.c.hour >= hour(since))
+    if prober is not None:
+        query = query.where(ROLLUP.c.prober == prober)
+    query = query.group_by(ROLLUP.c.endpoint_id)
+    return {endpoint_id: int(n) for endpoint_id, n in conn.execute(query)}
 
 
 def add_to_hist(hist: Hist, row: Any) -> None:

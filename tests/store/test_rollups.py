@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from monitor.catalog import Endpoint
-from monitor.core.models import ErrorKind
+from monitor.core.models import ErrorKind, ProbeKind
 from monitor.report import standings
 from monitor.store import Store
 from tests.helpers import result
@@ -52,3 +52,13 @@ def test_long_windows_keep_uptime_after_pruning(store: Store) -> None:
     assert week.uptime == pytest.approx(5 / 6)
     (hour,) = standings([endpoint], store, {}, "1h")
     assert (hour.ok, hour.failed) == (3, 0)
+
+
+def test_counts_grow_with_every_kind_of_probe_stored(store: Store) -> None:
+    now = datetime.now(UTC)
+    since = now - timedelta(hours=1)
+    store.add([result("a", at=now), result("b", at=now - timedelta(hours=3))], prober="eu")
+    assert store.counts(since) == {"a": 1}  # b's hour is before the window's
+    store.add([result("a", ok=False), result("a", kind=ProbeKind.TOOLS)], prober="us")
+    assert store.counts(since) == {"a": 3}
+    assert store.counts(since, prober="eu") == {"a": 1}
