@@ -4,24 +4,24 @@ The one path from the store to the ranking (store -> ranking), shared by the CLI
 dashboard, export, the router, alerts and metrics. It reads counts and latency histograms
 (`Store.tallies`) and each endpoint's newest probes (`Store.latest`), never every probe, so a
 week of a hundred endpoints ranks in milliseconds. Blocking: call it in a thread from async code.
-A caller that ranks again and again (the dashboard) passes a `Latest`, which reads an endpoint's
-newest probes again only when it has new ones.
+A caller that ranks again and again (the dashboard) passes a `Kept`: what it read last time
+and is still true, so that each ranking reads little.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime
 
 from monitor.catalog import Endpoint, resolve
-from monitor.core.models import EndpointStats, Sample, parse_window
+from monitor.core.models import EndpointStats, Sample, Tally, parse_window
 from monitor.ranking import compute
 from monitor.store import Store
 from monitor.store.engine import as_utc
+from monitor.store.rollups import RawKept
 
-FULL_READ_S = 10.0  # `Latest` reads every endpoint again this often (see there)
-LatestReader = Callable[[datetime, Sequence[str], str | None], list[Sample]]
+FULL_READ_S = 10.0  # `Kept` reads every endpoint's newest probes again this often (see there)
 
 
 def standings(
@@ -31,33 +31,46 @@ def standings(
     window: str,
     prober: str | None = None,
     now: datetime | None = None,
-    latest: LatestReader | None = None,
+    kept: Kept | None = None,
+    landed: Collection[str] = (),
 ) -> list[EndpointStats]:
-    """Stats per endpoint, best first; `prober` keeps only what that prober measured;
-    `latest` reads each endpoint's newest probes (`Store.latest` unless given)."""
+    """Stats per endpoint, best first; `prober` keeps only what that prober measured.
+    With `kept`, `landed` names the endpoints the caller saw a probe of land since it last
+    asked."""
     since = (now or datetime.now(UTC)) - parse_window(window)
     missing = {e.id: resolve(e, env).missing for e in endpoints}
-    samples = (latest or store.latest)(since, [e.id for e in endpoints], prober)
-    tallies, quality = store.tallies(since, prober), store.quality_counts(since, prober)
-    return compute(endpoints, samples, missing, window, tallies=tallies, quality=quality)
+    ids = [e.id for e in endpoints]
+    latest: list[Sample]
+    tallies: dict[str, Tally]
+    if kept is None:
+        latest, tallies = store.latest(since, ids, prober), store.tallies(since, prober)
+    else:
+        latest, tallies = kept.latest(since, ids, prober, landed), kept.tallies(since, prober)
+    quality = store.quality_counts(since, prober)
+    return compute(endpoints, latest, missing, window, tallies=tallies, quality=quality)
 
 
-class Latest:
-    """`Store.latest` for a caller that ranks every second: an endpoint's newest probes are
-    read again only when something of it was stored since, so a ranking of 200 endpoints
-    reads a few of them, not all. Something was: its count of stored probes changed
-    (`Store.counts`), or the caller saw a probe of it land (`landed`; a refused key is not
-    counted). Every FULL_READ_S all are read again, for what neither shows: another
-    process's refused keys, probes pruned. One caller at a time."""
+class Kept:
+    """What a caller that ranks every second (the dashboard) keeps between rankings, for
+    one at a time. An endpoint's newest probes are read again only when something of it
+    was stored since, so a ranking of 200 endpoints reads a few of them, not all. Something
+    was: its count of stored probes changed (`Store.counts`), or the caller saw a probe of
+    it land (`landed`; a refused key is not counted). Every FULL_READ_S all are read again,
+    for what neither shows: another process's refused keys, probes pruned. The tallies keep
+    most of their raw part (`RawKept`)."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        self.raw = RawKept()
         self._base: tuple[datetime, str | None] | None = None  # since, prober of a full read
         self._read_at = 0.0
         self._counts: dict[str, int] = {}
         self._samples: dict[str, list[Sample]] = {}
 
-    def __call__(
+    def tallies(self, since: datetime, prober: str | None = None) -> dict[str, Tally]:
+        return self.store.tallies(since, prober, self.raw)
+
+    def latest(
         self,
         since: datetime,
         endpoint_ids: Sequence[str],

@@ -1,4 +1,4 @@
-"""`Latest`: the newest probes kept between rankings, read again only when there is news."""
+"""`Kept`: what a ranking read, kept for the next while it is still true."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 from monitor import report
 from monitor.core.models import ErrorKind, Sample
-from monitor.report import Latest
+from monitor.report import Kept
 from monitor.store import Store
 from tests.helpers import result
 
@@ -30,7 +30,7 @@ def test_it_answers_as_the_store_does_and_reads_only_endpoints_with_news(
     now = datetime.now(UTC)
     store.add([result(e, at=now - timedelta(minutes=2)) for e in IDS])
     since = now - timedelta(hours=1)
-    latest = Latest(store)
+    latest = Kept(store).latest
     assert latest(since, IDS) == read(since, IDS)
     assert sorted(asked) == IDS  # the first time, all
 
@@ -49,7 +49,7 @@ def test_a_refused_key_is_read_when_the_caller_saw_it_land(store: Store) -> None
     now = datetime.now(UTC)
     since = now - timedelta(hours=1)
     store.add([result(e, at=now - timedelta(minutes=2)) for e in IDS])
-    latest = Latest(store)
+    latest = Kept(store).latest
     latest(since, IDS)
     store.add([result("c", ok=False, error=ErrorKind.AUTH, at=now - timedelta(minutes=1))])
     assert latest(since, IDS, landed={"c"}) == store.latest(since, IDS)
@@ -61,7 +61,7 @@ def test_probes_leave_as_the_window_moves_and_a_longer_window_reads_all_again(
 ) -> None:
     now = datetime.now(UTC)
     store.add([result("a", at=now - timedelta(minutes=30)), result("b", at=now)])
-    latest = Latest(store)
+    latest = Kept(store).latest
     assert len(latest(now - timedelta(hours=1), IDS)) == 2
     short = now - timedelta(minutes=15)
     assert latest(short, IDS) == store.latest(short, IDS)
@@ -77,7 +77,7 @@ def test_everything_is_read_again_now_and_then(
     now = datetime.now(UTC)
     since = now - timedelta(hours=1)
     store.add([result(e, at=now - timedelta(minutes=2)) for e in IDS])
-    latest = Latest(store)
+    latest = Kept(store).latest
     latest(since, IDS)
     store.add([result("a", ok=False, error=ErrorKind.AUTH, at=now - timedelta(minutes=1))])
     assert latest(since, IDS) != store.latest(since, IDS)

@@ -148,10 +148,12 @@ class Store:
         with self.engines.guard(), self._read() as conn:
             return queries.latest(conn, since, endpoint_ids, prober)
 
-    def tallies(self, since: datetime, prober: str | None = None) -> dict[str, Tally]:
+    def tallies(
+        self, since: datetime, prober: str | None = None, kept: rollups.RawKept | None = None
+    ) -> dict[str, Tally]:
         """Chat probe counts and latency histograms per endpoint (see `rollups.tallies`)."""
         with self.engines.guard(), self._read() as conn:
-            return rollups.tallies(conn, since, prober)
+            return rollups.tallies(conn, since, prober, kept)
 
     def counts(self, since: datetime, prober: str | None = None) -> dict[str, int]:
         """Probes counted per endpoint in the hours since a moment (see `rollups.counts`)."""

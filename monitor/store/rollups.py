@@ -78,30 +78,71 @@ def roll_up(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
         conn.execute(insert(ROLLUP), inserts)
 
 
-def tallies(conn: Connection, since: datetime, prober: str | None = None) -> dict[str, Tally]:
+@dataclass
+class RawKept:
+    """For a caller that asks `tallies` every second (the dashboard): the raw part of the
+    window from its second whole minute to its first whole hour, summed once and kept while
+    neither moves nor the count of that hour's probes changes (a late or imported probe). Each
+    ask then reads under a minute of raw probes, not up to an hour of them."""
+
+    key: tuple[object, ...] = ()
+    sums: dict[str, _Sums] = field(default_factory=dict)
+
+
+def tallies(
+    conn: Connection, since: datetime, prober: str | None = None, kept: RawKept | None = None
+) -> dict[str, Tally]:
     """Counts and latency histograms of chat probes per endpoint since a moment, without
     loading every probe: whole hours come from the rollups, the first partial hour from
     raw rows, except in windows of a day or more, which start at the top of that hour
     instead (up to 1 h more data; reading that hour raw could take longer than the rest).
-    Pruned hours still count (their rollups stay)."""
+    Pruned hours still count (their rollups stay). `kept` keeps most of the raw part."""
     since = as_utc(since)
     if since == hour(since) or datetime.now(UTC) - since >= WHOLE_HOURS_FROM:
         first_hour = hour(since)
     else:
         first_hour = hour(since) + timedelta(hours=1)
+    minute = min(since.replace(second=0, microsecond=0) + timedelta(minutes=1), first_hour)
+    if kept is None or minute >= first_hour:
+        sums = _raw(conn, since, first_hour, prober)
+    else:
+        key = (minute, prober, _probes_in_hour(conn, first_hour - timedelta(hours=1), prober))
+        if kept.key != key:
+            kept.key, kept.sums = key, _raw(conn, minute, first_hour, prober)
+        sums = _raw(conn, since, minute, prober)
+        for endpoint_id, part in kept.sums.items():
+            tally = sums.setdefault(endpoint_id, _Sums())
+            tally.ok += part.ok
+            tally.failed += part.failed
+            tally.merge(part.hist)
+    hours = select(ROLLUP.c.endpoint_id, ROLLUP.c.ok_count, ROLLUP.c.fail_count, ROLLUP.c.hist)
+    hours = hours.where(ROLLUP.c.hour >= first_hour, ROLLUP.c.kind.not_in(SIDE_KINDS))
+    if prober is not None:
+        hours = hours.where(ROLLUP.c.prober == prober)
+    for endpoint_id, ok_count, fail_count, hist in conn.execute(hours):
+        tally = sums.setdefault(endpoint_id, _Sums())
+        tally.ok += ok_count
+        tally.failed += fail_count
+        tally.merge(json.loads(hist or "{}"))
+    return {endpoint_id: tally.tally() for endpoint_id, tally in sums.items()}
+
+
+def _raw(
+    conn: Connection, since: datetime, until: datetime, prober: str | None
+) -> dict[str, _Sums]:
+    """Chat probes from `since` to `until`, summed per endpoint from their rows."""
+    sums: dict[str, _Sums] = {}
+    if since >= until:
+        return sums
     probe = PROBE.c
     raw = select(
         probe.endpoint_id, probe.ok, probe.error, *(probe[c] for c in HIST_METRICS.values())
     ).where(
         probe.endpoint_id.in_(endpoints_since(since)), probe.started_at >= since,
-        probe.started_at < first_hour, probe.ok.is_not(None), probe.kind.not_in(SIDE_KINDS),
+        probe.started_at < until, probe.ok.is_not(None), probe.kind.not_in(SIDE_KINDS),
     )  # fmt: skip
-    hours = select(ROLLUP.c.endpoint_id, ROLLUP.c.ok_count, ROLLUP.c.fail_count, ROLLUP.c.hist)
-    hours = hours.where(ROLLUP.c.hour >= first_hour, ROLLUP.c.kind.not_in(SIDE_KINDS))
     if prober is not None:
         raw = raw.where(probe.prober == prober)
-        hours = hours.where(ROLLUP.c.prober == prober)
-    sums: dict[str, _Sums] = {}
     for row in conn.execute(raw).mappings():
         if row["error"] == ErrorKind.AUTH:
             continue
@@ -111,12 +152,17 @@ def tallies(conn: Connection, since: datetime, prober: str | None = None) -> dic
             add_to_hist(tally.hist, row)
         else:
             tally.failed += 1
-    for endpoint_id, ok_count, fail_count, hist in conn.execute(hours):
-        tally = sums.setdefault(endpoint_id, _Sums())
-        tally.ok += ok_count
-        tally.failed += fail_count
-        tally.merge(json.loads(hist or "{}"))
-    return {endpoint_id: tally.tally() for endpoint_id, tally in sums.items()}
+    return sums
+
+
+def _probes_in_hour(conn: Connection, start: datetime, prober: str | None) -> int:
+    """Probes of every endpoint rolled up in the hour from `start`: grows with each one stored."""
+    query = select(func.sum(ROLLUP.c.ok_count + ROLLUP.c.fail_count)).where(
+        ROLLUP.c.hour >= start, ROLLUP.c.hour < start + timedelta(hours=1)
+    )
+    if prober is not None:
+        query = query.where(ROLLUP.c.prober == prober)
+    return int(conn.execute(query).scalar() or 0)
 
 
 def counts(conn: Connection, since: datetime, prober: str | None = None) -> dict[str, int]:

@@ -28,7 +28,7 @@ from monitor.catalog import Catalog, Endpoint, resolve
 from monitor.core.format import plural
 from monitor.core.models import WINDOWS, ProbeSettings, parse_window
 from monitor.core.router_address import ROUTER_CIRCUITS, open_circuits
-from monitor.report import Latest, standings
+from monitor.report import Kept, standings
 from monitor.scheduler import Event, ProbeLanded, ProbeSkipped, ProbeStarted, ScheduleSettings
 from monitor.store import Store
 from monitor.tui.exporting import ExportActions
@@ -104,7 +104,7 @@ class MonitorApp(ExportActions):
         self._stale = False
         self._computed_at = -MIN_RECOMPUTE_GAP_S  # monotonic start of the last recompute
         self._soon: Timer | None = None
-        self._latest = Latest(store)  # each endpoint's newest probes, read when it has new ones
+        self._kept = Kept(store)  # what the last ranking read and is still true
         self._landed: set[str] = set()  # endpoints with a probe landed since the last recompute
         self._prober_launched = False
         self._asked: set[str] = set()  # endpoints the user asked to probe: report what happens
@@ -245,10 +245,10 @@ class MonitorApp(ExportActions):
     def _compute_stats(self, window: str, landed: set[str]) -> None:
         try:
             now = self.clock()
-            latest = partial(self._latest, landed=landed)
             stats = standings(
-                self.endpoints, self.store, self.env, window, self.only_prober, now, latest
-            )
+                self.endpoints, self.store, self.env, window, self.only_prober, now,
+                self._kept, landed,
+            )  # fmt: skip
             traffic = self.store.traffic(now - parse_window(window))
             held = open_circuits(self.store.remembered(ROUTER_CIRCUITS), now)
         except Exception as exc:  # a broken store: said once, retried on the next tick

@@ -10,6 +10,7 @@ from monitor.catalog import Endpoint
 from monitor.core.models import ErrorKind, ProbeKind
 from monitor.report import standings
 from monitor.store import Store
+from monitor.store.rollups import RawKept
 from tests.helpers import result
 
 
@@ -62,3 +63,25 @@ def test_counts_grow_with_every_kind_of_probe_stored(store: Store) -> None:
     store.add([result("a", ok=False), result("a", kind=ProbeKind.TOOLS)], prober="us")
     assert store.counts(since) == {"a": 3}
     assert store.counts(since, prober="eu") == {"a": 1}
+
+
+def test_tallies_keeping_their_raw_part_answer_as_without(store: Store) -> None:
+    top = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    since = top - timedelta(minutes=49, seconds=30)  # a partial minute, 49 whole ones, hours
+    store.add(
+        [result("a", at=since + timedelta(seconds=10), ttft=100.0),
+         result("a", at=top - timedelta(minutes=30), ttft=300.0),
+         result("b", ok=False, at=top - timedelta(minutes=5)),
+         result("b", at=top, ttft=700.0)]
+    )  # fmt: skip
+    kept = RawKept()
+    assert store.tallies(since, kept=kept) == store.tallies(since)
+    assert kept.sums  # the whole minutes up to the hour
+    # A probe stored late in those minutes is counted (that hour's count changed) ...
+    store.add([result("a", at=top - timedelta(minutes=20), ttft=900.0)])
+    assert store.tallies(since, kept=kept) == store.tallies(since)
+    assert store.tallies(since, kept=kept)["a"].ok == 3
+    # ... and the whole minutes are kept, not read again: pruned, they still count.
+    store.prune(top - timedelta(minutes=10))
+    assert store.tallies(since, kept=kept)["a"].ok == 2  # the partial minute is read afresh
+    assert "a" not in store.tallies(since)
