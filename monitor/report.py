@@ -19,7 +19,7 @@ from monitor.core.models import EndpointStats, Sample, Tally, parse_window
 from monitor.ranking import compute
 from monitor.store import Store
 from monitor.store.engine import as_utc
-from monitor.store.rollups import RawKept
+from monitor.store.rollups import TallyKept
 
 FULL_READ_S = 10.0  # `Kept` reads every endpoint's newest probes again this often (see there)
 
@@ -57,11 +57,11 @@ class Kept:
     was: its count of stored probes changed (`Store.counts`), or the caller saw a probe of
     it land (`landed`; a refused key is not counted). Every FULL_READ_S all are read again,
     for what neither shows: another process's refused keys, probes pruned. The tallies keep
-    most of their raw part (`RawKept`)."""
+    most of their raw part (`TallyKept`)."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self.raw = RawKept()
+        self.raw = TallyKept()
         self._base: tuple[datetime, str | None] | None = None  # since, prober of a full read
         self._read_at = 0.0
         self._counts: dict[str, int] = {}

@@ -149,7 +149,7 @@ class Store:
             return queries.latest(conn, since, endpoint_ids, prober)
 
     def tallies(
-        self, since: datetime, prober: str | None = None, kept: rollups.RawKept | None = None
+        self, since: datetime, prober: str | None = None, kept: rollups.TallyKept | None = None
     ) -> dict[str, Tally]:
         """Chat probe counts and latency histograms per endpoint (see `rollups.tallies`)."""
         with self.engines.guard(), self._read() as conn:

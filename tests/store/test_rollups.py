@@ -10,7 +10,7 @@ from monitor.catalog import Endpoint
 from monitor.core.models import ErrorKind, ProbeKind
 from monitor.report import standings
 from monitor.store import Store
-from monitor.store.rollups import RawKept
+from monitor.store.rollups import TallyKept
 from tests.helpers import result
 
 
@@ -74,9 +74,15 @@ def test_tallies_keeping_their_raw_part_answer_as_without(store: Store) -> None:
          result("b", ok=False, at=top - timedelta(minutes=5)),
          result("b", at=top, ttft=700.0)]
     )  # fmt: skip
-    kept = RawKept()
-    assert store.tallies(since, kept=kept) == store.tallies(since)
+    kept = TallyKept()
+    first = store.tallies(since, kept=kept)
+    assert first == store.tallies(since)
     assert kept.sums  # the whole minutes up to the hour
+    store.add([result("b", at=top, ttft=800.0)])  # news of b only: a's tally is kept
+    again = store.tallies(since, kept=kept)
+    assert again == store.tallies(since)
+    assert again["a"] is first["a"]
+    assert again["b"].ok == 2
     # A probe stored late in those minutes is counted (that hour's count changed) ...
     store.add([result("a", at=top - timedelta(minutes=20), ttft=900.0)])
     assert store.tallies(since, kept=kept) == store.tallies(since)
