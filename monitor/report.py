@@ -61,14 +61,14 @@ class Kept:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self.raw = TallyKept()
+        self._tallies = TallyKept()
         self._base: tuple[datetime, str | None] | None = None  # since, prober of a full read
         self._read_at = 0.0
         self._counts: dict[str, int] = {}
         self._samples: dict[str, list[Sample]] = {}
 
     def tallies(self, since: datetime, prober: str | None = None) -> dict[str, Tally]:
-        return self.store.tallies(since, prober, self.raw)
+        return self.store.tallies(since, prober, self._tallies)
 
     def latest(
         self,
