@@ -1,11 +1,13 @@
 """Dashboard: first frame, CPU of the UI and of its prober, memory, while probes land every 50 ms.
 
-    python bench/dashboard.py [--seconds 60] [--endpoints 200] [--runs 1]
+    python bench/dashboard.py [--seconds 60] [--endpoints 200] [--runs 1] [--history 50]
 Targets: UI process <= 10% of one core, RSS < 150 MB; first frame <= 1.0 s from the command.
 The dashboard probes 200 fleet endpoints every 10 s (one probe landing per 50 ms) in a prober
 process of its own; it runs in a pseudo-terminal (120 x 40) as a user would start it.
 Anchors, measured in the same run: the first frame of a bare Textual app (the framework's
-floor), and the CPU of the headless `oss-monitor probe` doing the same probing.
+floor), and the CPU of the headless `oss-monitor probe` doing the same probing. `--history M`
+starts both on a store already holding M minutes of such probes: a dashboard that has run a
+while ranks from more rows than one just started.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import argparse
 import fcntl
 import os
 import pty
+import random
 import signal
 import struct
 import subprocess
@@ -24,11 +27,15 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from subprocess import Popen
 from typing import Any
 
 from common import compiled, cpu_seconds, fleet, fleet_env, header, median, rss_mb, sim
+from store_rank import results
+
+from monitor.store import Store
 
 OURS = str(Path(sys.executable).parent / "oss-monitor")
 
@@ -118,9 +125,21 @@ def watch(pids: list[int], seconds: float) -> tuple[list[float], float]:
     return [(cpu_seconds(p) - b) / elapsed for p, b in zip(pids, before, strict=True)], peak
 
 
-def run(seconds: float, endpoints: int, folder: Path) -> dict[str, Any]:
-    profile = [sim(f"e{i:03d}", 200, tokens_per_s=500) for i in range(endpoints)]
+def fill(url: str, ids: list[str], interval: float, minutes: float) -> None:
+    """The probes of the last `minutes`, one per endpoint every `interval` s, 1 in 10 of tools."""
+    store, rng, now = Store(url), random.Random(1), datetime.now(UTC)
+    rounds = int(minutes * 60 / interval)
+    for i in range(rounds):
+        store.add(results(ids, now - timedelta(seconds=interval * (rounds - i)), rng, i % 10 == 0))
+    store.close()
+
+
+def run(seconds: float, endpoints: int, folder: Path, history: float = 0) -> dict[str, Any]:
+    ids = [f"e{i:03d}" for i in range(endpoints)]
+    profile = [sim(endpoint_id, 200, tokens_per_s=500) for endpoint_id in ids]
     interval = endpoints * 0.05  # one probe landing every 50 ms
+    for name in ("dash.db", "headless.db") if history else ():
+        fill(f"sqlite:///{folder / name}", ids, interval, history)
     warm_up = min(15.0, seconds / 4)  # the first round of probes
     figures: dict[str, Any] = {"floor_frame": floor_frame()}
     with fleet(profile, folder) as catalogue:
@@ -151,13 +170,14 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--endpoints", type=int, default=200)
     parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--history", type=float, default=0, help="minutes of probes stored first")
     args = parser.parse_args()
     header("dashboard under load")
     compiled()
     runs = []
     for _ in range(args.runs):
         with tempfile.TemporaryDirectory() as tmp:
-            runs.append(run(args.seconds, args.endpoints, Path(tmp)))
+            runs.append(run(args.seconds, args.endpoints, Path(tmp), args.history))
 
     def mid(key: str) -> float:
         values = [r[key] for r in runs if r[key] is not None]
@@ -167,7 +187,8 @@ def main() -> None:
         pairs = [r[key] / r[anchor] for r in runs if r[key] is not None and r[anchor]]
         return median(pairs) if pairs else float("nan")
 
-    print(f"medians of {args.runs} run(s) of {args.seconds:g} s; ratios are per run, then median")
+    print(f"medians of {args.runs} run(s) of {args.seconds:g} s on a store holding "
+          f"{args.history:g} min of probes; ratios are per run, then median")  # fmt: skip
     print(f"first frame:   {mid('first_frame'):.2f} s (target <= 1.0 s); a bare Textual app "
           f"{mid('floor_frame'):.2f} s: {ratio('first_frame', 'floor_frame'):.2f}x")  # fmt: skip
     print(f"CPU, UI:       {mid('cpu_ui'):.1%} of one core (target <= 10%); "

@@ -148,10 +148,17 @@ class Store:
         with self.engines.guard(), self._read() as conn:
             return queries.latest(conn, since, endpoint_ids, prober)
 
-    def tallies(self, since: datetime, prober: str | None = None) -> dict[str, Tally]:
+    def tallies(
+        self, since: datetime, prober: str | None = None, kept: rollups.TallyKept | None = None
+    ) -> dict[str, Tally]:
         """Chat probe counts and latency histograms per endpoint (see `rollups.tallies`)."""
         with self.engines.guard(), self._read() as conn:
-            return rollups.tallies(conn, since, prober)
+            return rollups.tallies(conn, since, prober, kept)
+
+    def counts(self, since: datetime, prober: str | None = None) -> dict[str, int]:
+        """Probes counted per endpoint in the hours since a moment (see `rollups.counts`)."""
+        with self.engines.guard(), self._read() as conn:
+            return rollups.counts(conn, since, prober)
 
     def traffic(self, since: datetime) -> tuple[int, int]:
         """(answered, failed) upstream attempts the router stored since a moment."""

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Select, bindparam, insert, select, update
+from sqlalchemy import Connection, Select, bindparam, func, insert, select, update
 
 from monitor.core.models import SIDE_KINDS, ErrorKind, Span, Tally
 from monitor.store.engine import as_utc
@@ -78,45 +78,120 @@ def roll_up(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
         conn.execute(insert(ROLLUP), inserts)
 
 
-def tallies(conn: Connection, since: datetime, prober: str | None = None) -> dict[str, Tally]:
+@dataclass
+class TallyKept:
+    """For a caller that asks `tallies` every second (the dashboard). The raw part of the
+    window from its second whole minute to its first whole hour is summed once and kept
+    while neither moves nor the count of that hour's probes changes (a late or imported
+    probe): each ask reads under a minute of raw probes, not up to an hour of them. And each
+    endpoint's Tally is kept while what it was made of is unchanged."""
+
+    key: tuple[object, ...] = ()  # the kept raw part's first minute, prober, hour's count
+    sums: dict[str, _Sums] = field(default_factory=dict)
+    tallies: dict[str, tuple[object, Tally]] = field(default_factory=dict)
+
+
+def tallies(
+    conn: Connection, since: datetime, prober: str | None = None, kept: TallyKept | None = None
+) -> dict[str, Tally]:
     """Counts and latency histograms of chat probes per endpoint since a moment, without
     loading every probe: whole hours come from the rollups, the first partial hour from
     raw rows, except in windows of a day or more, which start at the top of that hour
     instead (up to 1 h more data; reading that hour raw could take longer than the rest).
-    Pruned hours still count (their rollups stay)."""
+    Pruned hours still count (their rollups stay). `kept` keeps what did not change."""
     since = as_utc(since)
     if since == hour(since) or datetime.now(UTC) - since >= WHOLE_HOURS_FROM:
         first_hour = hour(since)
     else:
         first_hour = hour(since) + timedelta(hours=1)
+    minute = min(since.replace(second=0, microsecond=0) + timedelta(minutes=1), first_hour)
+    keep = kept is not None and minute < first_hour
+    if kept is not None and keep:
+        key = (minute, prober, _probes_in_hour(conn, first_hour - timedelta(hours=1), prober))
+        if kept.key != key:
+            part = {e: _sum(rows) for e, rows in _raw(conn, minute, first_hour, prober).items()}
+            kept.key, kept.sums, kept.tallies = key, part, {}
+    raw = _raw(conn, since, minute if keep else first_hour, prober)
+    hours: dict[str, list[Any]] = {}
+    query = select(ROLLUP.c.endpoint_id, ROLLUP.c.ok_count, ROLLUP.c.fail_count, ROLLUP.c.hist)
+    query = query.where(ROLLUP.c.hour >= first_hour, ROLLUP.c.kind.not_in(SIDE_KINDS))
+    if prober is not None:
+        query = query.where(ROLLUP.c.prober == prober)
+    for row in conn.execute(query):
+        hours.setdefault(row.endpoint_id, []).append(row)
+    found: dict[str, Tally] = {}
+    for endpoint_id in {*raw, *hours, *(kept.sums if kept and keep else ())}:
+        made_of = (keep, tuple(raw.get(endpoint_id, ())), tuple(hours.get(endpoint_id, ())))
+        if kept is not None and endpoint_id in kept.tallies:
+            was_made_of, tally = kept.tallies[endpoint_id]
+            if was_made_of == made_of:
+                found[endpoint_id] = tally
+                continue
+        sums = _sum(raw.get(endpoint_id, ()))
+        if kept is not None and keep and endpoint_id in kept.sums:
+            sums.add(kept.sums[endpoint_id])
+        for _, ok_count, fail_count, hist in hours.get(endpoint_id, ()):
+            sums.add(_Sums(ok_count, fail_count, json.loads(hist or "{}")))
+        found[endpoint_id] = sums.tally()
+        if kept is not None:
+            kept.tallies[endpoint_id] = (made_of, found[endpoint_id])
+    return found
+
+
+def _raw(
+    conn: Connection, since: datetime, until: datetime, prober: str | None
+) -> dict[str, list[Any]]:
+    """Rows of the chat probes from `since` to `until`, per endpoint."""
+    rows: dict[str, list[Any]] = {}
+    if since >= until:
+        return rows
     probe = PROBE.c
     raw = select(
         probe.endpoint_id, probe.ok, probe.error, *(probe[c] for c in HIST_METRICS.values())
     ).where(
         probe.endpoint_id.in_(endpoints_since(since)), probe.started_at >= since,
-        probe.started_at < first_hour, probe.ok.is_not(None), probe.kind.not_in(SIDE_KINDS),
+        probe.started_at < until, probe.ok.is_not(None), probe.kind.not_in(SIDE_KINDS),
     )  # fmt: skip
-    hours = select(ROLLUP.c.endpoint_id, ROLLUP.c.ok_count, ROLLUP.c.fail_count, ROLLUP.c.hist)
-    hours = hours.where(ROLLUP.c.hour >= first_hour, ROLLUP.c.kind.not_in(SIDE_KINDS))
     if prober is not None:
         raw = raw.where(probe.prober == prober)
-        hours = hours.where(ROLLUP.c.prober == prober)
-    sums: dict[str, _Sums] = {}
-    for row in conn.execute(raw).mappings():
-        if row["error"] == ErrorKind.AUTH:
+    for row in conn.execute(raw):
+        rows.setdefault(row.endpoint_id, []).append(row)
+    return rows
+
+
+def _sum(rows: Iterable[Any]) -> _Sums:
+    """An endpoint's probes (rows of `_raw`) summed."""
+    sums = _Sums()
+    for row in rows:
+        if row.error == ErrorKind.AUTH:
             continue
-        tally = sums.setdefault(row["endpoint_id"], _Sums())
-        if row["ok"]:
-            tally.ok += 1
-            add_to_hist(tally.hist, row)
+        if row.ok:
+            sums.ok += 1
+            add_to_hist(sums.hist, row._mapping)
         else:
-            tally.failed += 1
-    for endpoint_id, ok_count, fail_count, hist in conn.execute(hours):
-        tally = sums.setdefault(endpoint_id, _Sums())
-        tally.ok += ok_count
-        tally.failed += fail_count
-        tally.merge(json.loads(hist or "{}"))
-    return {endpoint_id: tally.tally() for endpoint_id, tally in sums.items()}
+            sums.failed += 1
+    return sums
+
+
+def _probes_in_hour(conn: Connection, start: datetime, prober: str | None) -> int:
+    """Probes of every endpoint rolled up in the hour from `start`: grows with each one stored."""
+    query = select(func.sum(ROLLUP.c.ok_count + ROLLUP.c.fail_count)).where(
+        ROLLUP.c.hour >= start, ROLLUP.c.hour < start + timedelta(hours=1)
+    )
+    if prober is not None:
+        query = query.where(ROLLUP.c.prober == prober)
+    return int(conn.execute(query).scalar() or 0)
+
+
+def counts(conn: Connection, since: datetime, prober: str | None = None) -> dict[str, int]:
+    """Probes of every kind counted per endpoint in the hours since a moment: they only grow,
+    as each stored probe is rolled up in its transaction (a refused key counts neither way)."""
+    total = func.sum(ROLLUP.c.ok_count + ROLLUP.c.fail_count)
+    query = select(ROLLUP.c.endpoint_id, total).where(ROLLUP.c.hour >= hour(since))
+    if prober is not None:
+        query = query.where(ROLLUP.c.prober == prober)
+    query = query.group_by(ROLLUP.c.endpoint_id)
+    return {endpoint_id: int(n) for endpoint_id, n in conn.execute(query)}
 
 
 def add_to_hist(hist: Hist, row: Any) -> None:
@@ -146,8 +221,10 @@ class _Sums:
     failed: int = 0
     hist: Hist = field(default_factory=dict)
 
-    def merge(self, hist: Hist) -> None:
-        for metric, buckets in hist.items():
+    def add(self, other: _Sums) -> None:
+        self.ok += other.ok
+        self.failed += other.failed
+        for metric, buckets in other.hist.items():
             mine = self.hist.setdefault(metric, {})
             for key, (count, low, high) in buckets.items():
                 _add_to_slot(mine, key, count, low, high)

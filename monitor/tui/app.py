@@ -28,7 +28,7 @@ from monitor.catalog import Catalog, Endpoint, resolve
 from monitor.core.format import plural
 from monitor.core.models import WINDOWS, ProbeSettings, parse_window
 from monitor.core.router_address import ROUTER_CIRCUITS, open_circuits
-from monitor.report import standings
+from monitor.report import Kept, standings
 from monitor.scheduler import Event, ProbeLanded, ProbeSkipped, ProbeStarted, ScheduleSettings
 from monitor.store import Store
 from monitor.tui.exporting import ExportActions
@@ -62,11 +62,13 @@ class MonitorApp(ExportActions):
         Binding("c", "check_answers", "check answers", False, tooltip="Check answers now"),
     ]
 
-    snapshot: reactive[Snapshot | None] = reactive(None, always_update=True)
-    window: reactive[str] = reactive("1h")
-    in_flight: reactive[int] = reactive(0)
+    # The screens watch these and redraw what changed; a repaint of the app would redraw
+    # every widget on screen (with a snapshot a second, a good part of the UI's CPU).
+    snapshot: reactive[Snapshot | None] = reactive(None, always_update=True, repaint=False)
+    window: reactive[str] = reactive("1h", repaint=False)
+    in_flight: reactive[int] = reactive(0, repaint=False)
     # "starting", "on", "paused", "stopped" (it failed) or "off" (--no-probe)
-    probe_state: reactive[str] = reactive("off")
+    probe_state: reactive[str] = reactive("off", repaint=False)
 
     def __init__(
         self,
@@ -102,6 +104,8 @@ class MonitorApp(ExportActions):
         self._stale = False
         self._computed_at = -MIN_RECOMPUTE_GAP_S  # monotonic start of the last recompute
         self._soon: Timer | None = None
+        self._kept = Kept(store)  # what the last ranking read and is still true
+        self._landed: set[str] = set()  # endpoints with a probe landed since the last recompute
         self._prober_launched = False
         self._asked: set[str] = set()  # endpoints the user asked to probe: report what happens
         self._last_error = ""
@@ -156,7 +160,8 @@ class MonitorApp(ExportActions):
 
     def on_probe_event(self, message: ProbeEvent) -> None:
         match message.event:
-            case ProbeLanded():
+            case ProbeLanded(result=result):
+                self._landed.add(result.endpoint_id)
                 self._refresh_soon()
             case ProbeStarted(endpoint_id=endpoint_id) if endpoint_id in self._asked:
                 self._asked.discard(endpoint_id)
@@ -224,7 +229,8 @@ class MonitorApp(ExportActions):
             return
         self._computing, self._stale = True, False
         self._computed_at = time.monotonic()
-        self._compute_stats(self.window)
+        landed, self._landed = self._landed, set()
+        self._compute_stats(self.window, landed)
 
     def _refresh_soon(self) -> None:
         if self._soon is None:
@@ -236,10 +242,13 @@ class MonitorApp(ExportActions):
         self.refresh_stats()
 
     @work(thread=True, group="stats", exit_on_error=False)
-    def _compute_stats(self, window: str) -> None:
+    def _compute_stats(self, window: str, landed: set[str]) -> None:
         try:
             now = self.clock()
-            stats = standings(self.endpoints, self.store, self.env, window, self.only_prober, now)
+            stats = standings(
+                self.endpoints, self.store, self.env, window, self.only_prober, now,
+                self._kept, landed,
+            )  # fmt: skip
             traffic = self.store.traffic(now - parse_window(window))
             held = open_circuits(self.store.remembered(ROUTER_CIRCUITS), now)
         except Exception as exc:  # a broken store: said once, retried on the next tick

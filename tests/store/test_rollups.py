@@ -7,9 +7,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from monitor.catalog import Endpoint
-from monitor.core.models import ErrorKind
+from monitor.core.models import ErrorKind, ProbeKind
 from monitor.report import standings
 from monitor.store import Store
+from monitor.store.rollups import TallyKept
 from tests.helpers import result
 
 
@@ -52,3 +53,41 @@ def test_long_windows_keep_uptime_after_pruning(store: Store) -> None:
     assert week.uptime == pytest.approx(5 / 6)
     (hour,) = standings([endpoint], store, {}, "1h")
     assert (hour.ok, hour.failed) == (3, 0)
+
+
+def test_counts_grow_with_every_kind_of_probe_stored(store: Store) -> None:
+    now = datetime.now(UTC)
+    since = now - timedelta(hours=1)
+    store.add([result("a", at=now), result("b", at=now - timedelta(hours=3))], prober="eu")
+    assert store.counts(since) == {"a": 1}  # b's hour is before the window's
+    store.add([result("a", ok=False), result("a", kind=ProbeKind.TOOLS)], prober="us")
+    assert store.counts(since) == {"a": 3}
+    assert store.counts(since, prober="eu") == {"a": 1}
+
+
+def test_tallies_keeping_their_raw_part_answer_as_without(store: Store) -> None:
+    top = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    since = top - timedelta(minutes=49, seconds=30)  # a partial minute, 49 whole ones, hours
+    store.add(
+        [result("a", at=since + timedelta(seconds=10), ttft=100.0),
+         result("a", at=top - timedelta(minutes=30), ttft=300.0),
+         result("b", ok=False, at=top - timedelta(minutes=5)),
+         result("b", at=top, ttft=700.0)]
+    )  # fmt: skip
+    kept = TallyKept()
+    first = store.tallies(since, kept=kept)
+    assert first == store.tallies(since)
+    assert kept.sums  # the whole minutes up to the hour
+    store.add([result("b", at=top, ttft=800.0)])  # news of b only: a's tally is kept
+    again = store.tallies(since, kept=kept)
+    assert again == store.tallies(since)
+    assert again["a"] is first["a"]
+    assert again["b"].ok == 2
+    # A probe stored late in those minutes is counted (that hour's count changed) ...
+    store.add([result("a", at=top - timedelta(minutes=20), ttft=900.0)])
+    assert store.tallies(since, kept=kept) == store.tallies(since)
+    assert store.tallies(since, kept=kept)["a"].ok == 3
+    # ... and the whole minutes are kept, not read again: pruned, they still count.
+    store.prune(top - timedelta(minutes=10))
+    assert store.tallies(since, kept=kept)["a"].ok == 2  # the partial minute is read afresh
+    assert "a" not in store.tallies(since)

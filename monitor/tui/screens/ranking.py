@@ -88,6 +88,7 @@ class RankingScreen(Screen[None]):
 
     app: MonitorApp
     _shown_count = 0  # rows passing the filters, for the status line
+    _why: Text | None = None  # the line under the table, as shown
 
     def compose(self) -> ComposeResult:
         yield StatusLine(id="status")
@@ -170,7 +171,9 @@ class RankingScreen(Screen[None]):
             )
         elif snapshot and not self._shown_count and self.filtered:
             why.append("No endpoint matches the filters; f, h, g and / toggle them.")
-        self.query_one("#why", Static).update(why)
+        if why != self._why:  # each update lays the screen out again
+            self._why = why
+            self.query_one("#why", Static).update(why)
 
     @property
     def filtered(self) -> bool:

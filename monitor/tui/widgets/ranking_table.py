@@ -1,18 +1,21 @@
 """The ranking table: one row per endpoint, updated in place by key.
 
 `show()` diffs each row against what is on screen and touches only the cells that changed,
-then reorders rows only when the order changed. The cursor starts on the top row (rank #1)
-and stays there as the ranking settles; once the user moves it, it follows that endpoint.
-Columns drop by priority when the terminal is narrow; the last one takes the spare width.
+then reorders rows only when the order changed; each cell's rendered lines are kept by what
+it shows (see `_render_cell`). The cursor starts on the top row (rank #1) and stays there
+as the ranking settles; once the user moves it, it follows that endpoint. Columns drop by
+priority when the terminal is narrow; the last one takes the spare width.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar, Literal
 
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.binding import Binding, BindingType
@@ -55,6 +58,7 @@ COLUMNS: tuple[Column, ...] = (
 FLEXIBLE = "error"  # takes whatever width is left
 PADDING = 2  # DataTable's cell padding, one each side
 SCROLLBAR = 2
+RENDERED_CELLS = 5_000  # rendered cells kept (a screen shows ~700); beyond it, start afresh
 
 
 def fit(columns: Sequence[Column], width: int) -> list[Column]:
@@ -80,7 +84,8 @@ class RankingTable(DataTable[Text]):
         self.shown_columns: list[Column] = []
         self.widths: dict[str, int] = {}
         self.palette: dict[str, str] = {}
-        self._shown: dict[str, tuple[tuple[object, ...], ...]] = {}
+        self._shown: dict[str, tuple[Hashable, ...]] = {}  # each row's cells, by _content
+        self._rendered: dict[Hashable, list[list[Segment]]] = {}
         self._last: tuple[Sequence[EndpointStats], datetime] | None = None
         self._placed = 0  # the row we last put the cursor on; elsewhere means the user moved it
         self.following = False  # the cursor follows its endpoint (after the user chose one)
@@ -108,6 +113,7 @@ class RankingTable(DataTable[Text]):
             c.key: c.width + (max(spare, 0) if c.key == FLEXIBLE else 0) for c in self.shown_columns
         }
         self.palette = dict(self.app.theme_variables)
+        self._rendered.clear()
         selected = self.selected_id if self.following else None
         self.clear(columns=True)
         for column in self.shown_columns:
@@ -132,18 +138,16 @@ class RankingTable(DataTable[Text]):
             self.remove_row(key)
             del self._shown[key]
         for s in stats:
-            row = [self._cell(c, s, now) for c in self.shown_columns]
-            signature = tuple(_signature(cell) for cell in row)
+            # Comparing what decides each cell is cheap; Text is made only for changed cells.
+            shown = tuple(_content(c.key, s, now) for c in self.shown_columns)
             before = self._shown.get(s.id)
             if before is None:
-                self.add_row(*row, key=s.id)
+                self.add_row(*(self._cell(c, s, now) for c in self.shown_columns), key=s.id)
             else:
-                for column, cell, old, new in zip(
-                    self.shown_columns, row, before, signature, strict=True
-                ):
+                for column, old, new in zip(self.shown_columns, before, shown, strict=True):
                     if old != new:
-                        self.update_cell(s.id, column.key, cell)
-            self._shown[s.id] = signature
+                        self.update_cell(s.id, column.key, self._cell(column, s, now))
+            self._shown[s.id] = shown
         order = [s.id for s in stats]
         if [r.key.value for r in self.ordered_rows] != order:
             position = {key: i for i, key in enumerate(order)}
@@ -152,6 +156,42 @@ class RankingTable(DataTable[Text]):
         if self.row_count:
             self.move_cursor(row=target, animate=False)
         self._placed = self.cursor_row
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._rendered.clear()  # the CSS or the theme changed: cells look different
+
+    def _render_cell(
+        self,
+        row_index: int,
+        column_index: int,
+        base_style: Style,
+        width: int,
+        cursor: bool = False,
+        hover: bool = False,
+    ) -> list[list[Segment]]:
+        """A cell's lines, rendered again only when what it shows or where it sits changed.
+
+        DataTable keys its own cache by a count of all updates to the table, so one changed
+        cell re-renders every visible one (most of the dashboard's CPU). The row index stays
+        in the key: the rendered lines carry it for the mouse, and zebra stripes depend on it.
+        """
+        rows = self.ordered_rows
+        shown = self._shown.get(rows[row_index].key.value or "") if row_index >= 0 else None
+        if column_index < 0 or (row_index >= 0 and shown is None):
+            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        key = (
+            row_index, column_index, shown[column_index] if shown else None,  # None: the header
+            base_style, width, cursor, hover, self.show_cursor, self._show_hover_cursor,
+            self._pseudo_class_state,
+        )  # fmt: skip
+        lines = self._rendered.get(key)
+        if lines is None:
+            if len(self._rendered) >= RENDERED_CELLS:
+                self._rendered.clear()
+            lines = super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+            self._rendered[key] = lines
+        return lines
 
     def _cell(self, column: Column, s: EndpointStats, now: datetime) -> Text:
         match column.key:
@@ -203,6 +243,15 @@ def _text(key: str, s: EndpointStats, now: datetime) -> str:
     raise ValueError(f"no column {key!r}")
 
 
-def _signature(cell: Text) -> tuple[object, ...]:
-    """What makes a cell look different (Text equality ignores the base style)."""
-    return (cell.plain, str(cell.style), tuple(cell.spans))
+def _content(key: str, s: EndpointStats, now: datetime) -> Hashable:
+    """What decides how a cell looks (in `_cell`), cheap to make and compare."""
+    match key:
+        case "state":
+            return s.state
+        case "recent":
+            return tuple(s.recent_ttft)
+        case "tools":
+            return s.tool_health
+        case "quality":
+            return s.quality
+    return _text(key, s, now), s.state  # the state dims some cells

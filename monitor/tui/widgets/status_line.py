@@ -1,7 +1,8 @@
 """The header line: what the dashboard is doing right now.
 
 One line from 120 columns up (the least important part, the store, is cut first); narrower
-terminals wrap it.
+terminals wrap it. It changes with every snapshot; redrawn only when its text changed, and
+laid out again only when its height may have (a layout of the screen costs far more).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ ONE_LINE_FROM = 120  # terminal columns
 
 class StatusLine(Static):
     _shown: tuple[MonitorApp, list[str], int] | None = None
+    _drawn: tuple[Text, bool] | None = None  # the text on screen, and whether on one line
 
     def show(self, app: MonitorApp, sorting: list[str], shown: int) -> None:
         self._shown = (app, sorting, shown)
@@ -60,9 +62,14 @@ class StatusLine(Static):
         text.append(SEPARATOR)
         text.append(SEPARATOR.join(parts))
         one_line = app.size.width >= ONE_LINE_FROM
+        if (text, one_line) == self._drawn:
+            return
+        # A line that does not wrap is one row high whatever it says: no layout needed.
+        layout = not (one_line and self._drawn and self._drawn[1])
+        self._drawn = (text, one_line)
         self.styles.text_wrap = "nowrap" if one_line else "wrap"
         self.styles.text_overflow = "ellipsis" if one_line else "fold"
-        self.update(text)
+        self.update(text, layout=layout)
 
     def on_resize(self, _event: events.Resize) -> None:
         if self._shown is not None:
