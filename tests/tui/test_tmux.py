@@ -8,12 +8,13 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.helpers import eventually
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 # An explicit environment: readline (imported by pytest) exports COLUMNS=80 and LINES=24 to
@@ -36,15 +37,6 @@ def tmux() -> Iterator[Callable[..., str]]:
     run("kill-server")
 
 
-def poll(check: Callable[[], bool], within_s: float) -> bool:
-    deadline = time.monotonic() + within_s
-    while not check():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.2)
-    return True
-
-
 def test_demo_in_a_real_terminal(tmux: Callable[..., str]) -> None:
     command = f"{sys.executable} -m monitor demo --interval 2"
     tmux("new-session", "-d", "-s", "demo", "-x", "120", "-y", "40", command)
@@ -55,11 +47,11 @@ def test_demo_in_a_real_terminal(tmux: Callable[..., str]) -> None:
         screen = tmux("capture-pane", "-p", "-t", "demo")
         return "SIMULATED" in screen and "● up" in screen and "sim-rocket" in screen
 
-    assert poll(ranked, within_s=30), f"the demo never showed a ranking:\n{screen}"
+    assert eventually(ranked, 30), f"the demo never showed a ranking:\n{screen}"
     assert "sim-no-key" in screen and "set SIM_UNSET_API" in screen, screen
     assert "probing ≥" in screen
     tmux("send-keys", "-t", "demo", "q")
-    assert poll(lambda: not tmux("has-session", "-t", "demo"), within_s=15), "q did not quit"
+    assert eventually(lambda: not tmux("has-session", "-t", "demo"), 15), "q did not quit"
 
 
 def demo_folders() -> set[Path]:
@@ -71,12 +63,12 @@ def test_the_demo_stops_cleanly_on_ctrl_c_and_sigterm(tmux: Callable[..., str], 
     before = demo_folders()
     command = f"{sys.executable} -m monitor demo --interval 2"
     tmux("new-session", "-d", "-s", "demo", "-x", "120", "-y", "40", command)
-    assert poll(lambda: "sim-rocket" in tmux("capture-pane", "-p", "-t", "demo"), within_s=30)
+    assert eventually(lambda: "sim-rocket" in tmux("capture-pane", "-p", "-t", "demo"), 30)
     (ours,) = demo_folders() - before
     if stop == "ctrl-c":
         tmux("send-keys", "-t", "demo", "C-c")
     else:
         pid = int(tmux("list-panes", "-t", "demo", "-F", "#{pane_pid}").split()[0])
         os.kill(pid, signal.SIGTERM)
-    assert poll(lambda: not tmux("has-session", "-t", "demo"), within_s=15), f"{stop} did not quit"
-    assert poll(lambda: not ours.exists(), within_s=10), "the demo's folder was left behind"
+    assert eventually(lambda: not tmux("has-session", "-t", "demo"), 15), f"{stop} did not quit"
+    assert eventually(lambda: not ours.exists(), 10), "the demo's folder was left behind"
