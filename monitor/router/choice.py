@@ -14,7 +14,7 @@ from monitor.core.models import (
     State,
     ToolHealth,
 )
-from monitor.report import standings
+from monitor.report import Kept, standings
 from monitor.router.breaker import Breakers
 from monitor.store import Store, as_utc
 
@@ -55,10 +55,15 @@ class Picker:
             trial_s=settings.total_s,
         )
         self.snapshot = Snapshot([], {}, datetime.now(UTC))
+        # Refreshes run one at a time; each reads again only what changed since the last one
+        # (with an hour of probes stored, a full read took ~0.45 s every refresh).
+        self.kept = Kept(store)
 
     def refresh(self) -> None:
         """Blocking (SQL): run it in a worker thread."""
-        stats = standings(self.endpoints, self.store, self.env, self.settings.window)
+        stats = standings(
+            self.endpoints, self.store, self.env, self.settings.window, kept=self.kept
+        )
         states = self.store.states()
         not_before = {k: as_utc(s.not_before) for k, s in states.items() if s.not_before}
         self.snapshot = Snapshot(stats, not_before, datetime.now(UTC))
