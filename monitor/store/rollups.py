@@ -230,9 +230,12 @@ class _Sums:
                 _add_to_slot(mine, key, count, low, high)
 
     def tally(self) -> Tally:
-        # Each histogram fills the Tally field of its name, when Tally has one.
+        # Each histogram fills the Tally field of its name, when Tally has one; sorted, so the
+        # same probes give the same Tally whatever order the database returned them in.
         spans = {
-            metric: [Span(low, high, int(n)) for n, low, high in self.hist.get(metric, {}).values()]
+            metric: sorted(
+                Span(low, high, int(n)) for n, low, high in self.hist.get(metric, {}).values()
+            )
             for metric in HIST_METRICS
             if metric in Tally._fields
         }

@@ -10,6 +10,7 @@ speaks HTTP or touches the database on the event loop.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -23,6 +24,7 @@ from textual.binding import Binding, BindingType
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.timer import Timer
+from textual.worker import WorkerCancelled, WorkerFailed
 
 from monitor.catalog import Catalog, Endpoint, resolve
 from monitor.core.format import plural
@@ -117,7 +119,7 @@ class MonitorApp(ExportActions):
         if not self.is_headless:
             loop = asyncio.get_running_loop()
             for stop in STOP_SIGNALS:
-                loop.add_signal_handler(stop, self.exit)
+                loop.add_signal_handler(stop, self.call_next, self.action_quit)
         if self.simulated:
             self.sub_title = "SIMULATED"
         self.refresh_stats()
@@ -127,6 +129,14 @@ class MonitorApp(ExportActions):
             self.probe_state = "starting"  # the prober starts once the first ranking shows
 
     # ------------------------------------------------------------ probing
+
+    async def action_quit(self) -> None:
+        """Stop the prober, waiting for its process to end, then quit. Textual only cancels
+        workers at exit, without waiting; the demo removes the folder the prober writes to."""
+        for worker in self.workers.cancel_group(self, "scheduler"):
+            with contextlib.suppress(WorkerCancelled, WorkerFailed):
+                await worker.wait()
+        self.exit()
 
     def on_unmount(self) -> None:
         if not self.is_headless:

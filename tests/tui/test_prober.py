@@ -46,3 +46,18 @@ async def test_the_dashboard_says_when_its_prober_dies(
         assert any("the prober stopped (exit code -9)" in n for n in notifications(app))
         await pilot.press("a")
         assert "not running" in notifications(app)[-1]
+
+
+async def test_quitting_waits_for_the_prober_process_to_end(
+    run_fleet: Callable[..., Any], store: Store
+) -> None:
+    server, path = run_fleet(sim("sim-a"))
+    app = probing_app(path, store, server.env())
+    async with app.run_test(size=(120, 30)) as pilot:
+        await wait_for(pilot, lambda: app.probe_state == "on", within_s=20)
+        assert app.scheduler is not None
+        process = app.scheduler.process
+        await pilot.press("q")
+        # By the time the quit has run, the child has exited: nothing writes to the store
+        # (or to the demo's folder, removed next) any more.
+        assert process.returncode is not None
