@@ -9,7 +9,7 @@ HEAVY = ("textual", "sqlmodel", "sqlalchemy", "httpx", "starlette", "pydantic", 
 def test_importing_the_cli_loads_no_heavy_library() -> None:
     code = (
         "import sys, monitor.cli; monitor.cli.build_parser(); "
-        "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))"
+        "print(' '.join(sorted({m.split('.')[0] for m, v in sys.modules.items() if v})))"
     )
     loaded = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
@@ -29,3 +29,12 @@ def test_probe_once_as_json_lines_does_without_rich() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert done.stdout.split()[-1] == "False"
+
+
+def test_httpx_loads_without_its_command_line_client() -> None:
+    """Whatever module imports httpx first, click, rich and pygments stay out (~50 ms)."""
+    code = "import sys, monitor.probe; print(sorted({'click', 'pygments'} & set(sys.modules)))"
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.strip() == "[]"
