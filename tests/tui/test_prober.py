@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from textual.pilot import Pilot
 
 from monitor.core.models import ProbeSettings
 from monitor.scheduler import ScheduleSettings
 from monitor.store import Store
-from monitor.tui.prober import ProberError, open_prober
+from monitor.tui.app import MonitorApp
+from monitor.tui.prober import Prober, ProberError, open_prober
 from tests.helpers import sim
 from tests.tui.conftest import notifications, probing_app, wait_for
 
@@ -33,15 +36,24 @@ async def test_a_memory_store_is_refused() -> None:
     store.close()
 
 
-async def test_the_dashboard_says_when_its_prober_dies(
+@asynccontextmanager
+async def probing(
     run_fleet: Callable[..., Any], store: Store
-) -> None:
+) -> AsyncIterator[tuple[MonitorApp, Pilot[object], Prober]]:
+    """The dashboard on a one-endpoint fleet, its prober process running."""
     server, path = run_fleet(sim("sim-a"))
     app = probing_app(path, store, server.env())
     async with app.run_test(size=(120, 30)) as pilot:
         await wait_for(pilot, lambda: app.probe_state == "on", within_s=20)
         assert app.scheduler is not None
-        app.scheduler.process.kill()
+        yield app, pilot, app.scheduler
+
+
+async def test_the_dashboard_says_when_its_prober_dies(
+    run_fleet: Callable[..., Any], store: Store
+) -> None:
+    async with probing(run_fleet, store) as (app, pilot, prober):
+        prober.process.kill()
         await wait_for(pilot, lambda: app.probe_state == "stopped", within_s=20)
         assert any("the prober stopped (exit code -9)" in n for n in notifications(app))
         await pilot.press("a")
@@ -51,12 +63,8 @@ async def test_the_dashboard_says_when_its_prober_dies(
 async def test_quitting_waits_for_the_prober_process_to_end(
     run_fleet: Callable[..., Any], store: Store
 ) -> None:
-    server, path = run_fleet(sim("sim-a"))
-    app = probing_app(path, store, server.env())
-    async with app.run_test(size=(120, 30)) as pilot:
-        await wait_for(pilot, lambda: app.probe_state == "on", within_s=20)
-        assert app.scheduler is not None
-        process = app.scheduler.process
+    async with probing(run_fleet, store) as (_, pilot, prober):
+        process = prober.process
         await pilot.press("q")
         # By the time the quit has run, the child has exited: nothing writes to the store
         # (or to the demo's folder, removed next) any more.
