@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 from textual import work
 from textual.app import SystemCommand
 from textual.binding import Binding, BindingType
+from textual.driver import Driver
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.timer import Timer
@@ -37,6 +38,7 @@ from monitor.tui.exporting import ExportActions
 from monitor.tui.messages import Failed, ProbeEvent, Snapshot, StatsReady
 from monitor.tui.prober import Prober, open_prober
 from monitor.tui.screens.ranking import RankingScreen
+from monitor.tui.terminal import hang_up_proof
 
 LANDED_DEBOUNCE_S = 0.25  # a burst of landings costs one recompute
 # Landings and clock ticks recompute at most this often: re-ranking 200 endpoints several
@@ -111,6 +113,9 @@ class MonitorApp(ExportActions):
         self._prober_launched = False
         self._asked: set[str] = set()  # endpoints the user asked to probe: report what happens
         self._last_error = ""
+
+    def get_driver_class(self) -> type[Driver]:
+        return hang_up_proof(super().get_driver_class())
 
     def get_default_screen(self) -> Screen[Any]:
         return RankingScreen()

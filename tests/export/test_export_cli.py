@@ -174,3 +174,6 @@ def test_via_router_needs_no_ranking_and_exports_the_url(
     assert "http://127.0.0.1:9000/v1" in other.read_text()
     assert run(parser, "opencode", "--via-router", "--endpoint", "fast") == 2
     assert "exclude each other" in capsys.readouterr().err
+    assert run(parser, "opencode", "--via-router", "nope", "--config", str(config)) == 2
+    said = capsys.readouterr()
+    assert "not an http(s) URL" in said.err and "Exporting" not in said.out

@@ -58,17 +58,33 @@ def demo_folders() -> set[Path]:
     return set(Path(tempfile.gettempdir()).glob("oss-monitor-demo-*"))
 
 
-@pytest.mark.parametrize("stop", ["ctrl-c", "sigterm"])
-def test_the_demo_stops_cleanly_on_ctrl_c_and_sigterm(tmux: Callable[..., str], stop: str) -> None:
+@pytest.mark.parametrize("stop", ["ctrl-c", "sigterm", "hang-up"])
+def test_the_demo_stops_cleanly(tmux: Callable[..., str], stop: str) -> None:
+    """Ctrl-C, SIGTERM, or the terminal closing (tmux killed: SIGHUP, then every write fails)."""
     before = demo_folders()
     command = f"{sys.executable} -m monitor demo --interval 2"
     tmux("new-session", "-d", "-s", "demo", "-x", "120", "-y", "40", command)
     assert eventually(lambda: "sim-rocket" in tmux("capture-pane", "-p", "-t", "demo"), 30)
     (ours,) = demo_folders() - before
+    pid = int(tmux("list-panes", "-t", "demo", "-F", "#{pane_pid}").split()[0])
     if stop == "ctrl-c":
         tmux("send-keys", "-t", "demo", "C-c")
-    else:
-        pid = int(tmux("list-panes", "-t", "demo", "-F", "#{pane_pid}").split()[0])
+    elif stop == "sigterm":
         os.kill(pid, signal.SIGTERM)
+    else:
+        tmux("kill-server")
     assert eventually(lambda: not tmux("has-session", "-t", "demo"), 15), f"{stop} did not quit"
+    try:
+        assert eventually(lambda: not running(pid), 15), f"the demo outlived {stop}"
+    finally:
+        if running(pid):
+            os.kill(pid, signal.SIGKILL)
     assert eventually(lambda: not ours.exists(), 10), "the demo's folder was left behind"
+
+
+def running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True

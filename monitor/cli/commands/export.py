@@ -130,9 +130,7 @@ def run(args: argparse.Namespace) -> int:
         if args.via_router and args.endpoint:
             raise ExportError("--via-router and --endpoint exclude each other; pick one")
         endpoint = None
-        if args.via_router:
-            print(f"Exporting the router at {args.via_router}: the tool follows the ranking.")
-        else:
+        if not args.via_router:
             endpoint, refusal = _choose(args)
             if refusal:
                 print(f"oss-monitor: {refusal}", file=sys.stderr)
@@ -144,6 +142,8 @@ def run(args: argparse.Namespace) -> int:
             include_key=args.include_key,
             router_url=args.via_router,
         )
+        if args.via_router:  # after planning, which refuses a URL that is not one
+            print(f"Exporting the router at {args.via_router}: the tool follows the ranking.")
         if args.dry_run:
             used = endpoint.id if endpoint else "the router"
             print(plan.diff or f"{plan.path} already uses {used}; nothing would change.")
