@@ -10,7 +10,8 @@ one that is down now: a confidently wrong answer costs more than none.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, MutableMapping, Sequence
+from copy import copy
 
 from monitor import quality_stats
 from monitor.catalog import Endpoint
@@ -32,6 +33,10 @@ from monitor.core.models import (
     Tally,
     ToolHealth,
 )
+
+# What `compute` keeps per endpoint for a caller that ranks again and again: the inputs of its
+# stats and the stats they gave, before the cross-endpoint part (quality verdicts, order, rank).
+StatsKept = MutableMapping[str, tuple[object, EndpointStats]]
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
@@ -73,6 +78,7 @@ def compute(
     window_label: str = "1h",
     tallies: Mapping[str, Tally] | None = None,
     quality: Mapping[str, tuple[int, int]] | None = None,
+    kept: StatsKept | None = None,
 ) -> list[EndpointStats]:
     """Stats for every endpoint, best first.
 
@@ -80,13 +86,15 @@ def compute(
     With `tallies` (the store's fast path for big windows), counts and percentiles come from
     them and `samples` need only hold each endpoint's latest probes (see Store.latest).
     `quality` maps endpoint id -> (passed, total) quality verdicts in the window.
+    With `kept`, an endpoint whose inputs are what they were last time is not computed again.
     """
     missing = missing or {}
     by_endpoint: dict[str, list[Sample]] = {}
     for sample in samples:
         by_endpoint.setdefault(sample.endpoint_id, []).append(sample)
     stats = [
-        _stats(
+        _kept_stats(
+            kept,
             e,
             by_endpoint.get(e.id, []),
             missing.get(e.id, ()),
@@ -103,6 +111,26 @@ def compute(
             rank += 1
             s.rank = rank
     return stats
+
+
+def _kept_stats(
+    kept: StatsKept | None,
+    endpoint: Endpoint,
+    samples: list[Sample],
+    missing: tuple[str, ...],
+    window_label: str,
+    tally: Tally | None,
+) -> EndpointStats:
+    """`_stats`, or a copy of what it gave for the same inputs (the copy is judged and ranked,
+    the kept one stays as `_stats` made it). The inputs are mostly the very objects of last
+    time (the store's `Kept` keeps them), so comparing them is quick."""
+    if kept is None:
+        return _stats(endpoint, samples, missing, window_label, tally)
+    made_of = (endpoint, samples, missing, window_label, tally)
+    was = kept.get(endpoint.id)
+    if was is None or was[0] != made_of:
+        was = kept[endpoint.id] = (made_of, _stats(endpoint, samples, missing, window_label, tally))
+    return copy(was[1])
 
 
 def _stats(

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 from monitor.catalog import Endpoint, resolve
 from monitor.core.models import EndpointStats, Sample, Tally, parse_window
-from monitor.ranking import compute
+from monitor.ranking import StatsKept, compute
 from monitor.store import Store
 from monitor.store.engine import as_utc
 from monitor.store.rollups import TallyKept
@@ -47,7 +47,8 @@ def standings(
     else:
         latest, tallies = kept.latest(since, ids, prober, landed), kept.tallies(since, prober)
     quality = store.quality_counts(since, prober)
-    return compute(endpoints, latest, missing, window, tallies=tallies, quality=quality)
+    stats = None if kept is None else kept.stats
+    return compute(endpoints, latest, missing, window, tallies=tallies, quality=quality, kept=stats)
 
 
 class Kept:
@@ -57,7 +58,8 @@ class Kept:
     was: its count of stored probes changed (`Store.counts`), or the caller saw a probe of
     it land (`landed`; a refused key is not counted). Every FULL_READ_S all are read again,
     for what neither shows: another process's refused keys, probes pruned. The tallies keep
-    most of their raw part (`TallyKept`)."""
+    most of their raw part (`TallyKept`), and each endpoint's stats are computed again only
+    when what they are made of changed (`ranking.StatsKept`)."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -66,6 +68,7 @@ class Kept:
         self._read_at = 0.0
         self._counts: dict[str, int] = {}
         self._samples: dict[str, list[Sample]] = {}
+        self.stats: StatsKept = {}
 
     def tallies(self, since: datetime, prober: str | None = None) -> dict[str, Tally]:
         return self.store.tallies(since, prober, self._tallies)

@@ -201,3 +201,32 @@ def test_a_retired_endpoint_explains_itself() -> None:
     assert stats["nv"].why == (
         "retired by the provider on 2026-09-05; use groq instead; disabled in the catalogue"
     )
+
+
+def test_kept_stats_are_those_of_a_full_compute_and_only_changed_endpoints_are_redone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from monitor import ranking
+
+    endpoints = [endpoint(e) for e in ("a", "b", "c")]
+    data = samples("a", "ooooo") + samples("b", "ooxoo", ttft=300) + samples("c", "xxxxx")
+    made: list[str] = []
+    make = ranking._stats
+
+    def counted(e: Endpoint, *rest: object) -> object:
+        made.append(e.id)
+        return make(e, *rest)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ranking, "_stats", counted)
+    kept: ranking.StatsKept = {}
+
+    def redone(data: list[Sample], quality: dict[str, tuple[int, int]] | None = None) -> list[str]:
+        expected = compute(endpoints, data, quality=quality)
+        made.clear()
+        assert compute(endpoints, data, quality=quality, kept=kept) == expected
+        return made
+
+    assert redone(data, {"a": (24, 40), "b": (62, 64)}) == ["a", "b", "c"]
+    # a is no longer judged wrong: what was kept must not carry last time's verdict.
+    assert redone(data) == []
+    assert redone(data + samples("b", "x", ttft=300)) == ["b"]
