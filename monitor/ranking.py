@@ -36,7 +36,8 @@ from monitor.core.models import (
 
 # What `compute` keeps per endpoint for a caller that ranks again and again: the inputs of its
 # stats and the stats they gave, before the cross-endpoint part (quality verdicts, order, rank).
-StatsKept = MutableMapping[str, tuple[object, EndpointStats]]
+StatsInputs = tuple[Endpoint, list[Sample], tuple[str, ...], str, Tally | None]
+StatsKept = MutableMapping[str, tuple[StatsInputs, EndpointStats]]
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
@@ -95,11 +96,13 @@ def compute(
     stats = [
         _kept_stats(
             kept,
-            e,
-            by_endpoint.get(e.id, []),
-            missing.get(e.id, ()),
-            window_label,
-            _tally(by_endpoint.get(e.id, [])) if tallies is None else tallies.get(e.id),
+            (
+                e,
+                by_endpoint.get(e.id, []),
+                missing.get(e.id, ()),
+                window_label,
+                _tally(by_endpoint.get(e.id, [])) if tallies is None else tallies.get(e.id),
+            ),
         )
         for e in endpoints
     ]
@@ -113,23 +116,16 @@ def compute(
     return stats
 
 
-def _kept_stats(
-    kept: StatsKept | None,
-    endpoint: Endpoint,
-    samples: list[Sample],
-    missing: tuple[str, ...],
-    window_label: str,
-    tally: Tally | None,
-) -> EndpointStats:
+def _kept_stats(kept: StatsKept | None, made_of: StatsInputs) -> EndpointStats:
     """`_stats`, or a copy of what it gave for the same inputs (the copy is judged and ranked,
     the kept one stays as `_stats` made it). The inputs are mostly the very objects of last
     time (the store's `Kept` keeps them), so comparing them is quick."""
     if kept is None:
-        return _stats(endpoint, samples, missing, window_label, tally)
-    made_of = (endpoint, samples, missing, window_label, tally)
-    was = kept.get(endpoint.id)
+        return _stats(*made_of)
+    endpoint_id = made_of[0].id
+    was = kept.get(endpoint_id)
     if was is None or was[0] != made_of:
-        was = kept[endpoint.id] = (made_of, _stats(endpoint, samples, missing, window_label, tally))
+        was = kept[endpoint_id] = (made_of, _stats(*made_of))
     return copy(was[1])
 
 
