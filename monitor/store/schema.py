@@ -72,9 +72,14 @@ PROBE = Table(
     # Every hot query names the endpoint (and the partial indexes below).
     Index("ix_probe_endpoint_started", "endpoint_id", "started_at"),
 )
-# An endpoint's last failure or tool probe, found without walking all its rows. Created as
-# text in `create` (spelled per database; SQLite matches their WHERE as text).
-PARTIAL_INDEXES = {"ix_probe_failed": "ok = {false}", "ix_probe_tools": "kind = 'tools'"}
+# An endpoint's last failure or tool probe, and the router's traffic, found without walking
+# every row. Created as text in `create` (spelled per database; SQLite matches their WHERE as
+# text), on every open: a store made before an index existed gets it then.
+PARTIAL_INDEXES = {
+    "ix_probe_failed": "ok = {false}",
+    "ix_probe_tools": "kind = 'tools'",
+    "ix_probe_traffic": "kind = 'traffic'",  # the router's samples, counted every second
+}
 
 ROLLUP = Table(
     "rollup_hour",

