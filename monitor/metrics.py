@@ -18,15 +18,18 @@ from typing import TYPE_CHECKING
 from prometheus_client.core import GaugeHistogramMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector, CollectorRegistry
 
-from monitor.core.models import ANSWERING, SIDE_KINDS, Sample
+from monitor.core.models import ANSWERING, WindowCounts
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from monitor.catalog import Endpoint
     from monitor.core.models import EndpointStats
     from monitor.store import Store
 
 # Seconds; chosen around what users of gpt-oss-120b see (fast providers answer in 0.1-0.5 s).
 BUCKETS = (0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 30.0)
+HISTOGRAMS = {"ttft_ms": "ttft_seconds", "total_ms": "total_seconds"}  # stored ms -> metric
 ALL_PROBERS = "all"  # the `prober` label of the aggregate over every prober
 LABELS = ["endpoint", "name", "prober", "region"]
 
@@ -38,7 +41,13 @@ class View:
     prober: str
     region: str
     stats: list[EndpointStats]
-    samples: list[Sample]
+    counts: WindowCounts
+
+
+def counted(store: Store, since: datetime, prober: str | None = None) -> WindowCounts:
+    """What the probe and histogram metrics report, counted by the store."""
+    bounds_ms = [bound * 1000 for bound in BUCKETS]
+    return store.window_counts(since, list(HISTOGRAMS), bounds_ms, prober)
 
 
 Views = Callable[[], list[View]]
@@ -122,8 +131,8 @@ class StoreCollector(Collector):
             lambda s: bool(s.quality and s.quality.below),
         )
         yield _errors(view)
-        yield _histogram("ttft_seconds", "time to first token", view, "ttft_ms")
-        yield _histogram("total_seconds", "whole answer time", view, "total_ms")
+        yield _histogram("ttft_ms", "time to first token", view)
+        yield _histogram("total_ms", "whole answer time", view)
 
 
 def _seconds(ms: float | None) -> float | None:
@@ -136,33 +145,25 @@ def _errors(view: View) -> GaugeMetricFamily:
         labels=[*LABELS, "result"],
     )  # fmt: skip
     names = {s.id: s.endpoint.name for s in view.stats}
-    counts: dict[tuple[str, str], int] = {}
-    for sample in view.samples:
-        if sample.endpoint_id in names:
-            key = (sample.endpoint_id, "ok" if sample.ok else sample.error or "unknown")
-            counts[key] = counts.get(key, 0) + 1
-    for (endpoint_id, result), n in sorted(counts.items()):
-        family.add_metric([endpoint_id, names[endpoint_id], view.prober, view.region, result], n)
+    for (endpoint_id, result), n in sorted(view.counts.results.items()):
+        if endpoint_id in names:
+            labels = [endpoint_id, names[endpoint_id], view.prober, view.region, result]
+            family.add_metric(labels, n)
     return family
 
 
-def _histogram(name: str, doc: str, view: View, field: str) -> GaugeHistogramMetricFamily:
+def _histogram(column: str, doc: str, view: View) -> GaugeHistogramMetricFamily:
     family = GaugeHistogramMetricFamily(
-        f"oss_monitor_{name}", f"{doc} of ok probes in the window", labels=LABELS
+        f"oss_monitor_{HISTOGRAMS[column]}", f"{doc} of ok probes in the window", labels=LABELS
     )
     names = {s.id: s.endpoint.name for s in view.stats}
-    values: dict[str, list[float]] = {}
-    for sample in view.samples:
-        value = getattr(sample, field)
-        if sample.ok and sample.kind not in SIDE_KINDS and value is not None:
-            values.setdefault(sample.endpoint_id, []).append(value / 1000)
-    for endpoint_id, seconds in sorted(values.items()):
+    for endpoint_id, histogram in sorted(view.counts.histograms[column].items()):
         if endpoint_id not in names:
             continue
-        buckets = [(str(b), float(sum(v <= b for v in seconds))) for b in BUCKETS]
-        buckets.append(("+Inf", float(len(seconds))))
+        buckets = [(str(b), float(n)) for b, n in zip(BUCKETS, histogram.under, strict=True)]
+        buckets.append(("+Inf", float(histogram.values)))
         labels = [endpoint_id, names[endpoint_id], view.prober, view.region]
-        family.add_metric(labels, buckets, sum(seconds))
+        family.add_metric(labels, buckets, histogram.total / 1000)
     return family
 
 
@@ -189,14 +190,14 @@ def serve(
     def views() -> list[View]:
         since = datetime.now(UTC) - span
         every = View(
-            ALL_PROBERS, "", standings(endpoints, store, env, window), store.samples(since)
+            ALL_PROBERS, "", standings(endpoints, store, env, window), counted(store, since)
         )
         return [every] + [
             View(
                 prober,
                 region or "",
                 standings(endpoints, store, env, window, prober),
-                store.samples(since, prober=prober),
+                counted(store, since, prober),
             )
             for prober, region in sorted(store.probers(since).items())
         ]

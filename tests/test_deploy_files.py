@@ -20,7 +20,7 @@ from monitor.catalog import Endpoint
 from monitor.cli import build_parser
 from monitor.core.data import data_path
 from monitor.core.models import ProbeKind, QualityItem
-from monitor.metrics import StoreCollector, View
+from monitor.metrics import StoreCollector, View, counted
 from monitor.report import standings
 from monitor.store import Store
 from tests.helpers import result
@@ -36,7 +36,7 @@ def exported_names(store: Store) -> set[str]:
     since = datetime(2000, 1, 1, tzinfo=UTC)
     stats = standings(endpoints, store, {}, "1h")
     registry = CollectorRegistry()
-    registry.register(StoreCollector(lambda: [View("all", "", stats, store.samples(since))], "1h"))
+    registry.register(StoreCollector(lambda: [View("all", "", stats, counted(store, since))], "1h"))
     text = generate_latest(registry).decode()
     return {s.name for f in text_string_to_metric_families(text) for s in f.samples}
 

@@ -10,7 +10,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.registry import CollectorRegistry
 
 from monitor.core.models import ProbeKind, ProbeResult, QualityItem
-from monitor.metrics import StoreCollector, View
+from monitor.metrics import StoreCollector, View, counted
 from monitor.ranking import compute
 from monitor.report import standings
 from monitor.store import Store
@@ -95,7 +95,7 @@ def test_store_to_metrics_and_quality_probes_stay_out_of_latency(store: Store) -
     assert stats[1].why.startswith("answers wrong: 40% of 30 vs 100%")
     registry = CollectorRegistry()
     since = now - timedelta(hours=1)
-    registry.register(StoreCollector(lambda: [View("all", "", stats, store.samples(since))], "1h"))
+    registry.register(StoreCollector(lambda: [View("all", "", stats, counted(store, since))], "1h"))
     values = {
         (s.name, s.labels["endpoint"]): s.value
         for family in text_string_to_metric_families(generate_latest(registry).decode())

@@ -163,6 +163,23 @@ class Tally(NamedTuple):
     ttfa: Sequence[Span] = ()
 
 
+class Histogram(NamedTuple):
+    """One endpoint's values of a metric over a window: how many at or under each bound, how
+    many in all, and their sum."""
+
+    under: tuple[int, ...]
+    values: int  # how many in all
+    total: float
+
+
+class WindowCounts(NamedTuple):
+    """Every probe of a window counted, for the metrics: by result ("ok" or the error kind)
+    and, for ok chat probes, as histograms per metric column (e.g. "ttft_ms")."""
+
+    results: dict[tuple[str, str], int]  # (endpoint id, result) -> probes
+    histograms: dict[str, dict[str, Histogram]]  # column -> endpoint id -> histogram
+
+
 class ToolHealth(StrEnum):
     OK = "ok"
     BROKEN = "broken"

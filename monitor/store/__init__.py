@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Connection, delete
 
-from monitor.core.models import ProbeResult, Sample, Tally
+from monitor.core.models import ProbeResult, Sample, Tally, WindowCounts
 from monitor.store import budget, quality, queries, rollups, schema
 from monitor.store.budget import Claim, Finished, Grant
 from monitor.store.engine import StoreError, as_utc, default_db_url, open_engines, store_url
@@ -140,6 +140,17 @@ class Store:
         """Finished probes since a moment, oldest first, as slim tuples for ranking."""
         with self.engines.guard(), self._read() as conn:
             return queries.samples(conn, since, endpoint_ids, prober)
+
+    def window_counts(
+        self,
+        since: datetime,
+        columns: Sequence[str],
+        bounds: Sequence[float],
+        prober: str | None = None,
+    ) -> WindowCounts:
+        """Every probe since a moment counted, for the metrics (see `queries.window_counts`)."""
+        with self.engines.guard(), self._read() as conn:
+            return queries.window_counts(conn, since, columns, bounds, prober)
 
     def latest(
         self, since: datetime, endpoint_ids: Sequence[str], prober: str | None = None

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Connection,
     and_,
     bindparam,
+    case,
     false,
     func,
     literal_column,
@@ -20,7 +21,15 @@ from sqlalchemy import (
     union_all,
 )
 
-from monitor.core.models import SIDE_KINDS, SPARK_POINTS, ErrorKind, ProbeKind, Sample
+from monitor.core.models import (
+    SIDE_KINDS,
+    SPARK_POINTS,
+    ErrorKind,
+    Histogram,
+    ProbeKind,
+    Sample,
+    WindowCounts,
+)
 from monitor.store.engine import as_utc
 from monitor.store.rollups import endpoints_since, hour
 from monitor.store.schema import (
@@ -68,7 +77,57 @@ def samples(
         query = query.where(probe.endpoint_id.in_(list(endpoint_ids)))
     if prober is not None:
         query = query.where(probe.prober == prober)
-    return [_sample(row) for row in conn.execute(query.order_by(probe.started_at))]
+    # Ties in time keep the order they were stored in, whatever plan the database picks.
+    return [_sample(row) for row in conn.execute(query.order_by(probe.started_at, probe.id))]
+
+
+def window_counts(
+    conn: Connection,
+    since: datetime,
+    columns: Sequence[str],
+    bounds: Sequence[float],
+    prober: str | None = None,
+) -> WindowCounts:
+    """Every probe since a moment counted by the database, by result, and histograms of ok
+    chat probes' `columns` over `bounds`: a day of a big fleet is millions of rows, too many
+    to carry into Python on every scrape. One pass: each pass over a day of 100 endpoints
+    (a million rows) costs SQLite about 1.5 s however little it computes."""
+    probe = PROBE.c
+    side = probe.kind.in_(SIDE_KINDS).label("side")
+    measured = []
+    for name in columns:
+        column = probe[name]
+        at_or_under = [func.sum(case((column <= bound, 1), else_=0)) for bound in bounds]
+        measured += [func.count(column), func.sum(column), *at_or_under]
+    query = select(probe.endpoint_id, probe.ok, probe.error, side, func.count(), *measured)
+    query = query.where(
+        probe.endpoint_id.in_(endpoints_since(since)),  # the index's leading column
+        probe.started_at >= as_utc(since),
+        probe.ok.is_not(None),
+    )
+    if prober is not None:
+        query = query.where(probe.prober == prober)
+    results: dict[tuple[str, str], int] = {}
+    sums: dict[tuple[str, str], list[float]] = {}  # (column, endpoint id) -> count, sum, under..
+    width = 2 + len(bounds)
+    for endpoint_id, ok, error, is_side, n, *values in conn.execute(
+        query.group_by(probe.endpoint_id, probe.ok, probe.error, side)
+    ):
+        key = (endpoint_id, "ok" if ok else error or "unknown")
+        results[key] = results.get(key, 0) + int(n)
+        if not ok or is_side:
+            continue
+        for i, name in enumerate(columns):
+            part = [float(v or 0) for v in values[i * width : (i + 1) * width]]
+            was = sums.setdefault((name, endpoint_id), [0.0] * width)
+            sums[name, endpoint_id] = [a + b for a, b in zip(was, part, strict=True)]
+    histograms: dict[str, dict[str, Histogram]] = {name: {} for name in columns}
+    for (name, endpoint_id), (count, total, *under) in sums.items():
+        if count:
+            histograms[name][endpoint_id] = Histogram(
+                tuple(int(u) for u in under), int(count), total
+            )
+    return WindowCounts(results, histograms)
 
 
 def latest(

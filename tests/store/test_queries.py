@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import event
 
-from monitor.core.models import Clock, ProbeKind
+from monitor.core.models import Clock, ErrorKind, Histogram, ProbeKind
 from monitor.store import Store
 from tests.helpers import result
 
@@ -70,3 +70,30 @@ def test_router_traffic_is_counted_from_its_own_index(tmp_path: Path) -> None:
     with sqlite3.connect(tmp_path / "store.db") as conn:
         plan = " ".join(row[-1] for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}", params))
     assert "ix_probe_traffic" in plan, plan
+
+
+def test_window_counts_are_counted_by_the_database(store: Store) -> None:
+    """The metrics' probe counts and histograms, without carrying every probe into Python."""
+    now = datetime.now(UTC)
+    store.add(
+        [
+            result("a", ttft=150.0, at=now),  # total 450 ms
+            result("a", ttft=250.0, at=now),  # total 550 ms
+            result("a", False, at=now),
+            result("a", ttft=50.0, at=now, kind=ProbeKind.TOOLS),  # counted, not in histograms
+            result("b", False, at=now, error=ErrorKind.TIMEOUT),
+            result("b", at=now - timedelta(hours=2)),  # before the window
+        ],
+        prober="here",
+    )
+    store.add([result("a", ttft=90.0, at=now)], prober="elsewhere")
+    since = now - timedelta(hours=1)
+    counts = store.window_counts(since, ["ttft_ms", "total_ms"], [100.0, 200.0, 500.0], "here")
+    assert counts.results == {("a", "ok"): 3, ("a", "server"): 1, ("b", "timeout"): 1}
+    assert counts.histograms == {
+        "ttft_ms": {"a": Histogram((0, 1, 2), 2, 400.0)},
+        "total_ms": {"a": Histogram((0, 0, 1), 2, 1000.0)},
+    }
+    everywhere = store.window_counts(since, ["ttft_ms"], [100.0])
+    assert everywhere.results[("a", "ok")] == 4
+    assert everywhere.histograms["ttft_ms"]["a"] == Histogram((1,), 3, 490.0)
