@@ -44,10 +44,11 @@ class View:
     counts: WindowCounts
 
 
-def counted(store: Store, since: datetime, prober: str | None = None) -> WindowCounts:
-    """What the probe and histogram metrics report, counted by the store."""
+def counted(store: Store, since: datetime) -> dict[str | None, WindowCounts]:
+    """What the probe and histogram metrics report, counted by the store: per prober, and
+    under None over every prober."""
     bounds_ms = [bound * 1000 for bound in BUCKETS]
-    return store.window_counts(since, list(HISTOGRAMS), bounds_ms, prober)
+    return store.window_counts(since, list(HISTOGRAMS), bounds_ms)
 
 
 Views = Callable[[], list[View]]
@@ -157,7 +158,7 @@ def _histogram(column: str, doc: str, view: View) -> GaugeHistogramMetricFamily:
         f"oss_monitor_{HISTOGRAMS[column]}", f"{doc} of ok probes in the window", labels=LABELS
     )
     names = {s.id: s.endpoint.name for s in view.stats}
-    for endpoint_id, histogram in sorted(view.counts.histograms[column].items()):
+    for endpoint_id, histogram in sorted(view.counts.histograms.get(column, {}).items()):
         if endpoint_id not in names:
             continue
         buckets = [(str(b), float(n)) for b, n in zip(BUCKETS, histogram.under, strict=True)]
@@ -189,15 +190,15 @@ def serve(
 
     def views() -> list[View]:
         since = datetime.now(UTC) - span
-        every = View(
-            ALL_PROBERS, "", standings(endpoints, store, env, window), counted(store, since)
-        )
+        counts = counted(store, since)
+        nothing = WindowCounts({}, {})  # a prober registered but silent in the window
+        every = View(ALL_PROBERS, "", standings(endpoints, store, env, window), counts[None])
         return [every] + [
             View(
                 prober,
                 region or "",
                 standings(endpoints, store, env, window, prober),
-                counted(store, since, prober),
+                counts.get(prober, nothing),
             )
             for prober, region in sorted(store.probers(since).items())
         ]

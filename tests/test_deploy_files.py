@@ -36,7 +36,9 @@ def exported_names(store: Store) -> set[str]:
     since = datetime(2000, 1, 1, tzinfo=UTC)
     stats = standings(endpoints, store, {}, "1h")
     registry = CollectorRegistry()
-    registry.register(StoreCollector(lambda: [View("all", "", stats, counted(store, since))], "1h"))
+    registry.register(
+        StoreCollector(lambda: [View("all", "", stats, counted(store, since)[None])], "1h")
+    )
     text = generate_latest(registry).decode()
     return {s.name for f in text_string_to_metric_families(text) for s in f.samples}
 

@@ -95,7 +95,9 @@ def test_store_to_metrics_and_quality_probes_stay_out_of_latency(store: Store) -
     assert stats[1].why.startswith("answers wrong: 40% of 30 vs 100%")
     registry = CollectorRegistry()
     since = now - timedelta(hours=1)
-    registry.register(StoreCollector(lambda: [View("all", "", stats, counted(store, since))], "1h"))
+    registry.register(
+        StoreCollector(lambda: [View("all", "", stats, counted(store, since)[None])], "1h")
+    )
     values = {
         (s.name, s.labels["endpoint"]): s.value
         for family in text_string_to_metric_families(generate_latest(registry).decode())

@@ -146,11 +146,11 @@ class Store:
         since: datetime,
         columns: Sequence[str],
         bounds: Sequence[float],
-        prober: str | None = None,
-    ) -> WindowCounts:
-        """Every probe since a moment counted, for the metrics (see `queries.window_counts`)."""
+    ) -> dict[str | None, WindowCounts]:
+        """Every probe since a moment counted, per prober and (under None) over all of them,
+        for the metrics (see `queries.window_counts`)."""
         with self.engines.guard(), self._read() as conn:
-            return queries.window_counts(conn, since, columns, bounds, prober)
+            return queries.window_counts(conn, since, columns, bounds)
 
     def latest(
         self, since: datetime, endpoint_ids: Sequence[str], prober: str | None = None

@@ -86,12 +86,12 @@ def window_counts(
     since: datetime,
     columns: Sequence[str],
     bounds: Sequence[float],
-    prober: str | None = None,
-) -> WindowCounts:
+) -> dict[str | None, WindowCounts]:
     """Every probe since a moment counted by the database, by result, and histograms of ok
-    chat probes' `columns` over `bounds`: a day of a big fleet is millions of rows, too many
-    to carry into Python on every scrape. One pass: each pass over a day of 100 endpoints
-    (a million rows) costs SQLite about 1.5 s however little it computes."""
+    chat probes' `columns` over `bounds`; per prober, and under None over every prober. A day
+    of a big fleet is millions of rows, too many to carry into Python on every scrape; and
+    one pass for all probers, as each pass over a day of 100 endpoints (a million rows) costs
+    SQLite about 1.5 s however little it computes."""
     probe = PROBE.c
     side = probe.kind.in_(SIDE_KINDS).label("side")
     measured = []
@@ -99,35 +99,37 @@ def window_counts(
         column = probe[name]
         at_or_under = [func.sum(case((column <= bound, 1), else_=0)) for bound in bounds]
         measured += [func.count(column), func.sum(column), *at_or_under]
-    query = select(probe.endpoint_id, probe.ok, probe.error, side, func.count(), *measured)
-    query = query.where(
+    groups = (probe.prober, probe.endpoint_id, probe.ok, probe.error, side)
+    query = select(*groups, func.count(), *measured).where(
         probe.endpoint_id.in_(endpoints_since(since)),  # the index's leading column
         probe.started_at >= as_utc(since),
         probe.ok.is_not(None),
     )
-    if prober is not None:
-        query = query.where(probe.prober == prober)
-    results: dict[tuple[str, str], int] = {}
-    sums: dict[tuple[str, str], list[float]] = {}  # (column, endpoint id) -> count, sum, under..
-    width = 2 + len(bounds)
-    for endpoint_id, ok, error, is_side, n, *values in conn.execute(
-        query.group_by(probe.endpoint_id, probe.ok, probe.error, side)
+    results: dict[str | None, dict[tuple[str, str], int]] = {None: {}}
+    sums: dict[tuple[str | None, str, str], list[float]] = {}  # count, sum, under.. by
+    width = 2 + len(bounds)  # (prober, column, endpoint id)
+    for prober, endpoint_id, ok, error, is_side, n, *values in conn.execute(
+        query.group_by(*groups)
     ):
         key = (endpoint_id, "ok" if ok else error or "unknown")
-        results[key] = results.get(key, 0) + int(n)
-        if not ok or is_side:
-            continue
-        for i, name in enumerate(columns):
-            part = [float(v or 0) for v in values[i * width : (i + 1) * width]]
-            was = sums.setdefault((name, endpoint_id), [0.0] * width)
-            sums[name, endpoint_id] = [a + b for a, b in zip(was, part, strict=True)]
-    histograms: dict[str, dict[str, Histogram]] = {name: {} for name in columns}
-    for (name, endpoint_id), (count, total, *under) in sums.items():
+        for label in (prober, None):
+            counts = results.setdefault(label, {})
+            counts[key] = counts.get(key, 0) + int(n)
+            if not ok or is_side:
+                continue
+            for i, name in enumerate(columns):
+                part = [float(v or 0) for v in values[i * width : (i + 1) * width]]
+                was = sums.get((label, name, endpoint_id), [0.0] * width)
+                sums[label, name, endpoint_id] = [a + b for a, b in zip(was, part, strict=True)]
+    histograms: dict[str | None, dict[str, dict[str, Histogram]]] = {
+        label: {name: {} for name in columns} for label in results
+    }
+    for (label, name, endpoint_id), (count, total, *under) in sums.items():
         if count:
-            histograms[name][endpoint_id] = Histogram(
+            histograms[label][name][endpoint_id] = Histogram(
                 tuple(int(u) for u in under), int(count), total
             )
-    return WindowCounts(results, histograms)
+    return {label: WindowCounts(results[label], histograms[label]) for label in results}
 
 
 def latest(

@@ -88,12 +88,13 @@ def test_window_counts_are_counted_by_the_database(store: Store) -> None:
     )
     store.add([result("a", ttft=90.0, at=now)], prober="elsewhere")
     since = now - timedelta(hours=1)
-    counts = store.window_counts(since, ["ttft_ms", "total_ms"], [100.0, 200.0, 500.0], "here")
-    assert counts.results == {("a", "ok"): 3, ("a", "server"): 1, ("b", "timeout"): 1}
-    assert counts.histograms == {
+    counts = store.window_counts(since, ["ttft_ms", "total_ms"], [100.0, 200.0, 500.0])
+    assert counts["here"].results == {("a", "ok"): 3, ("a", "server"): 1, ("b", "timeout"): 1}
+    assert counts["here"].histograms == {
         "ttft_ms": {"a": Histogram((0, 1, 2), 2, 400.0)},
         "total_ms": {"a": Histogram((0, 0, 1), 2, 1000.0)},
     }
-    everywhere = store.window_counts(since, ["ttft_ms"], [100.0])
+    assert counts["elsewhere"].results == {("a", "ok"): 1}
+    everywhere = counts[None]
     assert everywhere.results[("a", "ok")] == 4
-    assert everywhere.histograms["ttft_ms"]["a"] == Histogram((1,), 3, 490.0)
+    assert everywhere.histograms["ttft_ms"]["a"] == Histogram((1, 2, 3), 3, 490.0)
