@@ -141,6 +141,11 @@ class Store:
         with self.engines.guard(), self._read() as conn:
             return queries.samples(conn, since, endpoint_ids, prober)
 
+    def in_a_row(self, since: datetime, endpoint_ids: Sequence[str], count: int) -> list[Sample]:
+        """Each endpoint's newest chat probes for alerts (see `queries.in_a_row`)."""
+        with self.engines.guard(), self._read() as conn:
+            return queries.in_a_row(conn, since, endpoint_ids, count)
+
     def window_counts(
         self,
         since: datetime,

@@ -81,6 +81,33 @@ def samples(
     return [_sample(row) for row in conn.execute(query.order_by(probe.started_at, probe.id))]
 
 
+def in_a_row(
+    conn: Connection, since: datetime, endpoint_ids: Sequence[str], count: int
+) -> list[Sample]:
+    """Each endpoint's `count` newest chat probes that say something of the provider (a
+    missing or refused key does not), oldest first: what alerts count "in a row". Read
+    newest first down the endpoint's index, so a day of probes is not read to find three."""
+    probe = PROBE.c
+    user_side = [ErrorKind.NO_KEY, ErrorKind.AUTH]
+    query = (
+        select(*_SAMPLE_COLUMNS)
+        .where(
+            probe.endpoint_id == bindparam("endpoint_id"),
+            probe.started_at >= as_utc(since),
+            probe.ok.is_not(None),
+            probe.kind.not_in(SIDE_KINDS),
+            or_(probe.error.is_(None), probe.error.not_in(user_side)),
+        )
+        .order_by(probe.started_at.desc(), probe.id.desc())
+        .limit(count)
+    )
+    found: list[Sample] = []
+    for endpoint_id in endpoint_ids:
+        rows = list(conn.execute(query, {"endpoint_id": endpoint_id}))
+        found += [_sample(row) for row in reversed(rows)]
+    return found
+
+
 def window_counts(
     conn: Connection,
     since: datetime,

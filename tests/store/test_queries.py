@@ -98,3 +98,27 @@ def test_window_counts_are_counted_by_the_database(store: Store) -> None:
     everywhere = counts[None]
     assert everywhere.results[("a", "ok")] == 4
     assert everywhere.histograms["ttft_ms"]["a"] == Histogram((1, 2, 3), 3, 490.0)
+
+
+def test_in_a_row_is_each_endpoints_newest_chat_probes(store: Store) -> None:
+    """What alerts count: the newest few, neither side probes nor the user's own key errors."""
+    now = datetime.now(UTC)
+    older = [result("a", at=now - timedelta(minutes=10 - i)) for i in range(5)]  # all ok
+    store.add(
+        [
+            *older,
+            result("a", False, at=now - timedelta(minutes=4)),
+            result("a", at=now - timedelta(minutes=3), kind=ProbeKind.TOOLS),
+            result("a", False, at=now - timedelta(minutes=2), error=ErrorKind.AUTH),
+            result("a", False, at=now - timedelta(minutes=1), error=ErrorKind.TIMEOUT),
+            result("b", at=now - timedelta(days=2)),  # before the window
+            result("b", at=now),
+        ]
+    )
+    newest = store.in_a_row(now - timedelta(days=1), ["a", "b", "c"], 3)
+    assert [(s.endpoint_id, s.ok, s.error) for s in newest] == [
+        ("a", True, None),
+        ("a", False, ErrorKind.SERVER),
+        ("a", False, ErrorKind.TIMEOUT),
+        ("b", True, None),
+    ]

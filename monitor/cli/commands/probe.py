@@ -112,7 +112,8 @@ def send_alerts(args: argparse.Namespace, endpoints: Sequence[Endpoint], store: 
     from monitor.alerts import deliver, transitions
 
     recent: dict[str, list[Sample]] = {}
-    for sample in store.samples(datetime.now(UTC) - timedelta(days=1), [e.id for e in endpoints]):
+    since, in_a_row = datetime.now(UTC) - timedelta(days=1), max(args.down_after, args.up_after)
+    for sample in store.in_a_row(since, [e.id for e in endpoints], in_a_row):
         recent.setdefault(sample.endpoint_id, []).append(sample)
     stats = standings(endpoints, store, os.environ, "1h")
     remembered = store.remembered("alert")
