@@ -189,6 +189,7 @@ class RankingScreen(Screen[None]):
 
     def on_data_table_row_highlighted(self, _event: DataTable.RowHighlighted) -> None:
         self._show_why()
+        self.refresh_bindings()  # export needs a selection: the footer shows it enabled now
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         if event.row_key.value:
