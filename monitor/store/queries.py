@@ -133,30 +133,41 @@ def window_counts(
         probe.ok.is_not(None),
     )
     results: dict[str | None, dict[tuple[str, str], int]] = {None: {}}
-    sums: dict[tuple[str | None, str, str], list[float]] = {}  # count, sum, under.. by
-    width = 2 + len(bounds)  # (prober, column, endpoint id)
+    histograms: dict[str | None, dict[str, dict[str, Histogram]]] = {
+        None: {name: {} for name in columns}
+    }
     for prober, endpoint_id, ok, error, is_side, n, *values in conn.execute(
         query.group_by(*groups)
     ):
         key = (endpoint_id, "ok" if ok else error or "unknown")
-        for label in (prober, None):
+        for label in (prober, None):  # this prober's counts, and every prober's
             counts = results.setdefault(label, {})
             counts[key] = counts.get(key, 0) + int(n)
-            if not ok or is_side:
-                continue
-            for i, name in enumerate(columns):
-                part = [float(v or 0) for v in values[i * width : (i + 1) * width]]
-                was = sums.get((label, name, endpoint_id), [0.0] * width)
-                sums[label, name, endpoint_id] = [a + b for a, b in zip(was, part, strict=True)]
-    histograms: dict[str | None, dict[str, dict[str, Histogram]]] = {
-        label: {name: {} for name in columns} for label in results
-    }
-    for (label, name, endpoint_id), (count, total, *under) in sums.items():
-        if count:
-            histograms[label][name][endpoint_id] = Histogram(
-                tuple(int(u) for u in under), int(count), total
-            )
+            by_column = histograms.setdefault(label, {name: {} for name in columns})
+            if ok and not is_side:
+                _add_to(by_column, endpoint_id, columns, values)
     return {label: WindowCounts(results[label], histograms[label]) for label in results}
+
+
+def _add_to(
+    histograms: dict[str, dict[str, Histogram]],
+    endpoint_id: str,
+    columns: Sequence[str],
+    values: Sequence[Any],
+) -> None:
+    """Add one group's sums to an endpoint's histograms: per column its count, its sum, then
+    how many at or under each bound."""
+    width = len(values) // len(columns)
+    for i, name in enumerate(columns):
+        count, total, *under = values[i * width : (i + 1) * width]
+        if not count:
+            continue
+        part = Histogram(tuple(int(u) for u in under), int(count), float(total))
+        was = histograms[name].get(endpoint_id)
+        if was is not None:
+            summed = tuple(a + b for a, b in zip(was.under, part.under, strict=True))
+            part = Histogram(summed, was.values + part.values, was.total + part.total)
+        histograms[name][endpoint_id] = part
 
 
 def latest(

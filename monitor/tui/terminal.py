@@ -10,6 +10,7 @@ alive: what cannot reach a closed terminal is dropped, and the app quits on SIGH
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from typing import Any, TextIO
 
 from textual.driver import Driver
@@ -23,17 +24,16 @@ class HangUpProofOutput:
         self.closed = False  # the terminal failed a write: it is gone
 
     def write(self, text: str) -> int:
-        if not self.closed:
-            try:
-                self._terminal.write(text)
-            except OSError:
-                self.closed = True
+        self._unless_closed(self._terminal.write, text)
         return len(text)
 
     def flush(self) -> None:
+        self._unless_closed(self._terminal.flush)
+
+    def _unless_closed(self, action: Callable[..., object], *args: object) -> None:
         if not self.closed:
             try:
-                self._terminal.flush()
+                action(*args)
             except OSError:
                 self.closed = True
 
